@@ -1,0 +1,136 @@
+/**
+ * The float reference interpreter: runs a model's nodes in order with each op's `run`.
+ * Values are freed after their last use, so peak memory follows the live set, not the graph.
+ */
+import { attrsOf, type EvalCtx } from "./op.js";
+import { HwacError } from "./errors.js";
+import { defaultOpset, type Graph, type Model, type Node } from "./graph.js";
+import { findOp } from "./ops/index.js";
+import { shapeStr, type Tensor } from "./tensor.js";
+
+export interface RunOptions {
+  /** Called after each node with its outputs (for calibration and per-layer reports). */
+  onNode?: (node: Node, outputs: readonly Tensor[]) => void;
+  /** Keep every intermediate value in the result instead of only the graph outputs. */
+  keepAll?: boolean;
+}
+
+/** Runs `model` on `feeds` (by input name); returns the graph outputs by name. */
+export function runModel(
+  model: Model,
+  feeds: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
+  opts: RunOptions = {},
+): Map<string, Tensor> {
+  const feedMap = feeds instanceof Map ? feeds : new Map(Object.entries(feeds));
+  checkFeeds(model, feedMap);
+  const env = new Map<string, Tensor>();
+  for (const [k, v] of feedMap) env.set(k, v);
+  const scope: Scope = { env, parent: undefined };
+  runGraphIn(model.graph, scope, defaultOpset(model), opts, model.source);
+  const out = new Map<string, Tensor>();
+  if (opts.keepAll) for (const [k, v] of env) out.set(k, v);
+  for (const o of model.graph.outputs) out.set(o.name, lookup(scope, o.name, model.source));
+  return out;
+}
+
+interface Scope {
+  readonly env: Map<string, Tensor>;
+  readonly parent: Scope | undefined;
+  readonly graph?: Graph;
+}
+
+function lookup(scope: Scope, name: string, file?: string): Tensor {
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    const v = s.env.get(name) ?? s.graph?.initializers.get(name);
+    if (v) return v;
+  }
+  throw new HwacError("HW3002", `value '${name}' is used but never defined`, { file });
+}
+
+function checkFeeds(model: Model, feeds: ReadonlyMap<string, Tensor>): void {
+  const where = { file: model.source };
+  for (const decl of model.graph.inputs) {
+    const t = feeds.get(decl.name);
+    if (!t) throw new HwacError("HW3010", `no value given for model input '${decl.name}'`, where);
+    if (t.dtype !== decl.type.dtype) {
+      throw new HwacError("HW3011", `input '${decl.name}' must be ${decl.type.dtype}, got ${t.dtype}`, where);
+    }
+    const shape = decl.type.shape;
+    if (!shape) continue;
+    const ok = shape.length === t.shape.length && shape.every((d, i) => typeof d !== "number" || d === t.shape[i]);
+    if (!ok) {
+      throw new HwacError(
+        "HW3012",
+        `input '${decl.name}' must have shape ${shapeStr(shape)}, got ${shapeStr(t.shape)}`,
+        where,
+      );
+    }
+  }
+}
+
+/** Names a node reads, including values its subgraphs read from the enclosing scopes. */
+export function nodeReads(node: Node): string[] {
+  const names = node.inputs.filter((n) => n !== "");
+  for (const a of Object.values(node.attrs)) {
+    const graphs = a.kind === "graph" ? [a.value] : a.kind === "graphs" ? a.value : [];
+    for (const g of graphs) names.push(...outerReads(g));
+  }
+  return names;
+}
+
+/** Values a subgraph reads that it does not define itself. */
+function outerReads(g: Graph): string[] {
+  const defined = new Set<string>([...g.inputs.map((i) => i.name), ...g.initializers.keys()]);
+  const reads: string[] = [];
+  for (const n of g.nodes) {
+    for (const r of nodeReads(n)) if (!defined.has(r)) reads.push(r);
+    for (const o of n.outputs) defined.add(o);
+  }
+  for (const o of g.outputs) if (!defined.has(o.name)) reads.push(o.name);
+  return reads;
+}
+
+function runGraphIn(graph: Graph, scope: Scope, opset: number, opts: RunOptions, file?: string): void {
+  const s: Scope = { env: scope.env, parent: scope.parent, graph };
+  const lastUse = new Map<string, number>();
+  graph.nodes.forEach((n, i) => {
+    for (const r of nodeReads(n)) lastUse.set(r, i);
+  });
+  const keep = new Set(graph.outputs.map((o) => o.name));
+  for (let i = 0; i < graph.nodes.length; i++) {
+    const node = graph.nodes[i]!;
+    const outputs = runNode(node, s, opset, opts, file);
+    node.outputs.forEach((name, k) => {
+      if (name !== "" && outputs[k]) s.env.set(name, outputs[k]!);
+    });
+    opts.onNode?.(node, outputs);
+    if (opts.keepAll) continue;
+    for (const r of node.inputs) {
+      if (r !== "" && lastUse.get(r) === i && !keep.has(r) && s.env.has(r)) s.env.delete(r);
+    }
+  }
+}
+
+function runNode(node: Node, scope: Scope, opset: number, opts: RunOptions, file?: string): Tensor[] {
+  const where = { file, node: node.name, op: node.op };
+  const def = findOp(node.domain, node.op);
+  if (!def) throw new HwacError("HW2001", `op ${node.domain ? node.domain + "." : ""}${node.op} is not supported`, where);
+  const inputs = node.inputs.map((n) => (n === "" ? undefined : lookup(scope, n, file)));
+  const ctx: EvalCtx = {
+    node,
+    attrs: attrsOf(node),
+    opset,
+    runSubgraph(g: Graph, feeds?: ReadonlyMap<string, Tensor>): Tensor[] {
+      const env = new Map<string, Tensor>(feeds ?? []);
+      const inner: Scope = { env, parent: scope, graph: g };
+      runGraphIn(g, inner, opset, { onNode: opts.onNode }, file);
+      return g.outputs.map((o) => lookup(inner, o.name, file));
+    },
+  };
+  try {
+    return def.run(inputs, ctx);
+  } catch (e) {
+    if (e instanceof HwacError) throw e.at(where);
+    throw e;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The contract every op file in `ir/ops/` fulfils. One op, one file: its type rule and its
+ * float reference semantics side by side (integer semantics join them for quantized ops).
+ */
+import { Attrs } from "./attrs.js";
+import { HwacError } from "./errors.js";
+import type { Graph, Node, TensorType } from "./graph.js";
+import type { Tensor } from "./tensor.js";
+
+/** What a type rule sees of a node. */
+export interface TypeCtx {
+  readonly node: Node;
+  readonly attrs: Attrs;
+  /** Types of the node's inputs; undefined for omitted optional inputs. */
+  readonly inputs: readonly (TensorType | undefined)[];
+  /**
+   * Values of inputs that are compile-time constants (initializers, Constant outputs, folded
+   * shape arithmetic); undefined when not known. Shape-carrying inputs (Reshape's shape, Slice's
+   * starts, …) make output shapes static when they are known.
+   */
+  readonly consts: readonly (Tensor | undefined)[];
+  /** ai.onnx opset version the model imports. */
+  readonly opset: number;
+  /** Types of subgraph outputs (If branches), inferred by the caller. */
+  inferSubgraph(g: Graph): readonly TensorType[];
+}
+
+/** What an op's evaluation sees besides its input tensors. */
+export interface EvalCtx {
+  readonly node: Node;
+  readonly attrs: Attrs;
+  readonly opset: number;
+  /**
+   * Runs a subgraph (an If branch) whose nodes may read any value visible at this node;
+   * returns the subgraph's outputs in order.
+   */
+  runSubgraph(g: Graph, feeds?: ReadonlyMap<string, Tensor>): Tensor[];
+}
+
+export interface OpDef {
+  /** ONNX op_type. */
+  readonly op: string;
+  /** ONNX domain, "" (ai.onnx) when absent. */
+  readonly domain?: string;
+  /** Output types from input types; unknown dims are "?" (or null shapes when the rank is unknown). */
+  inferTypes(ctx: TypeCtx): TensorType[];
+  /** Float reference semantics: ONNX's, checked by its conformance tests. */
+  run(inputs: readonly (Tensor | undefined)[], ctx: EvalCtx): Tensor[];
+}
+
+/** An error in a node's use of an op (bad attribute, incompatible shapes), naming the node. */
+export function opError(ctx: { node: Node }, message: string, code = "HW2020"): HwacError {
+  return new HwacError(code, message, { node: ctx.node.name, op: ctx.node.op });
+}
+
+/** Makes the Attrs view of a node. */
+export function attrsOf(node: Node): Attrs {
+  return new Attrs(node);
+}
+
+/** Input `i`, which the op requires. */
+export function need(inputs: readonly (Tensor | undefined)[], i: number, ctx: { node: Node }): Tensor {
+  const t = inputs[i];
+  if (!t) throw opError(ctx, `input ${i} is required`, "HW3001");
+  return t;
+}

@@ -1,0 +1,4 @@
+import type { OpDef } from "../op.js";
+import { notImplemented } from "./_stub.js";
+
+export const ConstantOfShape: OpDef = notImplemented("ConstantOfShape");

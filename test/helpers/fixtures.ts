@@ -1,0 +1,33 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readTensorFile } from "../../src/onnx/tensor-proto.js";
+import type { Tensor } from "../../ir/tensor.js";
+
+export const FIXTURES = fileURLToPath(new URL("../../fixtures/", import.meta.url));
+
+/** The ONNX test layout's data sets: `test_data_set_K/{input_N.pb, output_N.pb}` in index order. */
+export interface DataSet {
+  dir: string;
+  inputs: { name: string; tensor: Tensor }[];
+  outputs: { name: string; tensor: Tensor }[];
+}
+
+function numbered(dir: string, prefix: string): string[] {
+  const files = readdirSync(dir).filter((f) => new RegExp(`^${prefix}_\\d+\\.pb$`).test(f));
+  return files.sort((a, b) => Number(a.match(/\d+/)![0]) - Number(b.match(/\d+/)![0])).map((f) => join(dir, f));
+}
+
+export function dataSets(caseDir: string): DataSet[] {
+  return readdirSync(caseDir)
+    .filter((d) => d.startsWith("test_data_set_"))
+    .sort()
+    .map((d) => {
+      const dir = join(caseDir, d);
+      return {
+        dir,
+        inputs: numbered(dir, "input").map(readTensorFile),
+        outputs: existsSync(dir) ? numbered(dir, "output").map(readTensorFile) : [],
+      };
+    });
+}
