@@ -9,8 +9,8 @@ import { findOp } from "./ops/index.js";
 import { shapeStr, type Tensor } from "./tensor.js";
 
 export interface RunOptions {
-  /** Called after each node with its outputs (for calibration and per-layer reports). */
-  onNode?: (node: Node, outputs: readonly Tensor[]) => void;
+  /** Called after each node (subgraph nodes included) with its inputs and outputs: calibration, per-layer reports, cost counting. */
+  onNode?: (node: Node, outputs: readonly Tensor[], inputs: readonly (Tensor | undefined)[]) => void;
   /** Keep every intermediate value in the result instead of only the graph outputs. */
   keepAll?: boolean;
 }
@@ -99,11 +99,12 @@ function runGraphIn(graph: Graph, scope: Scope, opset: number, opts: RunOptions,
   const keep = new Set(graph.outputs.map((o) => o.name));
   for (let i = 0; i < graph.nodes.length; i++) {
     const node = graph.nodes[i]!;
-    const outputs = runNode(node, s, opset, opts, file);
+    const inputs = node.inputs.map((n) => (n === "" ? undefined : lookup(s, n, file)));
+    const outputs = runNode(node, inputs, s, opset, opts, file);
     node.outputs.forEach((name, k) => {
       if (name !== "" && outputs[k]) s.env.set(name, outputs[k]!);
     });
-    opts.onNode?.(node, outputs);
+    opts.onNode?.(node, outputs, inputs);
     if (opts.keepAll) continue;
     for (const r of node.inputs) {
       if (r !== "" && lastUse.get(r) === i && !keep.has(r) && s.env.has(r)) s.env.delete(r);
@@ -111,11 +112,17 @@ function runGraphIn(graph: Graph, scope: Scope, opset: number, opts: RunOptions,
   }
 }
 
-function runNode(node: Node, scope: Scope, opset: number, opts: RunOptions, file?: string): Tensor[] {
+function runNode(
+  node: Node,
+  inputs: readonly (Tensor | undefined)[],
+  scope: Scope,
+  opset: number,
+  opts: RunOptions,
+  file?: string,
+): Tensor[] {
   const where = { file, node: node.name, op: node.op };
   const def = findOp(node.domain, node.op);
   if (!def) throw new HwacError("HW2001", `op ${node.domain ? node.domain + "." : ""}${node.op} is not supported`, where);
-  const inputs = node.inputs.map((n) => (n === "" ? undefined : lookup(scope, n, file)));
   const ctx: EvalCtx = {
     node,
     attrs: attrsOf(node),

@@ -26,8 +26,8 @@ export function dataSets(caseDir: string): DataSet[] {
       const dir = join(caseDir, d);
       return {
         dir,
-        inputs: numbered(dir, "input").map(readTensorFile),
-        outputs: existsSync(dir) ? numbered(dir, "output").map(readTensorFile) : [],
+        inputs: numbered(dir, "input").map((f) => readTensorFile(f)),
+        outputs: existsSync(dir) ? numbered(dir, "output").map((f) => readTensorFile(f)) : [],
       };
     });
 }

@@ -1,0 +1,74 @@
+/**
+ * The `hwac` command line. Exit codes: 0 success, 1 the user's input is wrong (one paragraph
+ * naming file, node, op and what was expected), 2 internal error.
+ */
+import { Command, CommanderError } from "commander";
+import { HwacError } from "../../ir/errors.js";
+import { runModel } from "../../ir/interpret.js";
+import { verifyModel } from "../../ir/verify.js";
+import { writeDirAtomic } from "../fsutil.js";
+import { formatSummary, summarize } from "../inspect.js";
+import { outputFiles, readInputs } from "../io.js";
+import { loadModel } from "../onnx/load.js";
+
+export const VERSION = "0.1.0";
+
+function program(out: (s: string) => void): Command {
+  const p = new Command("hwac")
+    .description("compiler for low-precision ML accelerators (nna, aimc)")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s) });
+
+  p.command("inspect")
+    .description("print a model's inputs, outputs, op histogram, parameter count and opsets")
+    .argument("<model>", "ONNX model file")
+    .option("--json", "machine-readable output")
+    .action((file: string, opts: { json?: boolean }) => {
+      const s = summarize(loadModel(file));
+      out(opts.json ? JSON.stringify(s, null, 2) + "\n" : formatSummary(s) + "\n");
+    });
+
+  p.command("run")
+    .description("run the float reference interpreter on input_N.pb files, write output_N.pb")
+    .argument("<model>", "ONNX model file")
+    .requiredOption("--inputs <dir>", "folder with input_0.pb, input_1.pb, … (ONNX TensorProto)")
+    .requiredOption("--out <dir>", "folder to write output_0.pb, … to")
+    .action((file: string, opts: { inputs: string; out: string }) => {
+      const model = loadModel(file);
+      verifyModel(model);
+      const feeds = readInputs(opts.inputs, model);
+      const outputs = runModel(model, feeds);
+      writeDirAtomic(opts.out, outputFiles(model, outputs));
+    });
+  return p;
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  try {
+    await program(out).parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end through here too, with exit code 0.
+      return e.exitCode === 0 ? 0 : 1;
+    }
+    if (e instanceof HwacError) {
+      process.stderr.write(e.format() + "\n");
+      return 1;
+    }
+    if (isUserIoError(e)) {
+      process.stderr.write(`error HW6001: ${(e as Error).message}\n`);
+      return 1;
+    }
+    process.stderr.write(`internal error (please report): ${(e as Error)?.stack ?? String(e)}\n`);
+    return 2;
+  }
+}
+
+/** File-system errors about paths the user named (missing file, no permission, a folder given for a file). */
+function isUserIoError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === "ENOENT" || code === "EACCES" || code === "EISDIR" || code === "ENOTDIR" || code === "EPERM";
+}

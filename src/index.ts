@@ -1,0 +1,16 @@
+/**
+ * hwac's public API. `import { loadModel, runModel } from "hwac"`.
+ */
+export type { DType } from "../ir/dtype.js";
+export type { Tensor } from "../ir/tensor.js";
+export type { Model, Graph, Node, TensorType, Dim, QuantParams, Attr } from "../ir/graph.js";
+export { tensor, numel } from "../ir/tensor.js";
+export { HwacError } from "../ir/errors.js";
+export { runModel, type RunOptions } from "../ir/interpret.js";
+export { verifyModel } from "../ir/verify.js";
+export { inferModel } from "../ir/infer.js";
+export { loadModel, decodeModel } from "./onnx/load.js";
+export type { LoadOptions } from "./onnx/options.js";
+export { readTensorFile, writeTensorFile, encodeTensor } from "./onnx/tensor-proto.js";
+export { readInputs } from "./io.js";
+export { summarize, type ModelSummary } from "./inspect.js";
