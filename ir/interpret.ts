@@ -1,10 +1,11 @@
 /**
- * The float reference interpreter: runs a model's nodes in order with each op's `run`.
+ * The reference interpreters: run a model's nodes in order, each with its op's float semantics
+ * (`run`) or, on quantized tensors, its integer semantics (`runInt`, the golden model).
  * Values are freed after their last use, so peak memory follows the live set, not the graph.
  */
 import { attrsOf, type EvalCtx } from "./op.js";
 import { HwacError } from "./errors.js";
-import { defaultOpset, type Graph, type Model, type Node } from "./graph.js";
+import { defaultOpset, type Graph, type Model, type Node, type QuantParams, type TensorType } from "./graph.js";
 import { findOp } from "./ops/index.js";
 import { shapeStr, type Tensor } from "./tensor.js";
 
@@ -13,6 +14,20 @@ export interface RunOptions {
   onNode?: (node: Node, outputs: readonly Tensor[], inputs: readonly (Tensor | undefined)[]) => void;
   /** Keep every intermediate value in the result instead of only the graph outputs. */
   keepAll?: boolean;
+  /**
+   * Integer semantics: nodes that read or write quantized values (types with `quant` in the
+   * graph's valueTypes) run their op's `runInt`. Set by `runQuantized`.
+   */
+  integer?: boolean;
+}
+
+/** Runs a quantized model with the integer reference semantics. */
+export function runQuantized(
+  model: Model,
+  feeds: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
+  opts: RunOptions = {},
+): Map<string, Tensor> {
+  return runModel(model, feeds, { ...opts, integer: true });
 }
 
 /** Runs `model` on `feeds` (by input name); returns the graph outputs by name. */
@@ -90,6 +105,34 @@ function outerReads(g: Graph): string[] {
   return reads;
 }
 
+function typeIn(scope: Scope, name: string): TensorType | undefined {
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    const t = s.graph?.valueTypes.get(name);
+    if (t) return t;
+    if (s.graph?.inputs.some((i) => i.name === name)) return s.graph.inputs.find((i) => i.name === name)!.type;
+  }
+  return undefined;
+}
+
+/** True when every quantized type among `types` has the same scale and zero point. */
+function sameQuant(types: readonly (TensorType | undefined)[]): boolean {
+  let ref: QuantParams | undefined;
+  for (const t of types) {
+    const q = t?.quant;
+    if (!q) continue;
+    if (!ref) ref = q;
+    else if (
+      q.axis !== ref.axis ||
+      q.scale.length !== ref.scale.length ||
+      q.scale.some((v, i) => v !== ref!.scale[i]) ||
+      q.zeroPoint.some((v, i) => v !== ref!.zeroPoint[i])
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
 function runGraphIn(graph: Graph, scope: Scope, opset: number, opts: RunOptions, file?: string): void {
   const s: Scope = { env: scope.env, parent: scope.parent, graph };
   const lastUse = new Map<string, number>();
@@ -130,11 +173,21 @@ function runNode(
     runSubgraph(g: Graph, feeds?: ReadonlyMap<string, Tensor>): Tensor[] {
       const env = new Map<string, Tensor>(feeds ?? []);
       const inner: Scope = { env, parent: scope, graph: g };
-      runGraphIn(g, inner, opset, { onNode: opts.onNode }, file);
+      runGraphIn(g, inner, opset, { onNode: opts.onNode, integer: opts.integer }, file);
       return g.outputs.map((o) => lookup(inner, o.name, file));
     },
   };
   try {
+    if (opts.integer) {
+      const inTypes = node.inputs.map((n) => (n === "" ? undefined : typeIn(scope, n)));
+      const outTypes = node.outputs.map((n) => typeIn(scope, n) ?? { dtype: "float32" as const, shape: null });
+      if (inTypes.some((t) => t?.quant) || outTypes.some((t) => t.quant)) {
+        if (def.runInt) return def.runInt(inputs, { ...ctx, inTypes, outTypes });
+        if (!def.quantTransparent || !sameQuant([...inTypes, ...outTypes])) {
+          throw new HwacError("HW4001", `op ${node.op} has no integer semantics for these quantized types`, where);
+        }
+      }
+    }
     return def.run(inputs, ctx);
   } catch (e) {
     if (e instanceof HwacError) throw e.at(where);

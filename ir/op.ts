@@ -37,6 +37,14 @@ export interface EvalCtx {
   runSubgraph(g: Graph, feeds?: ReadonlyMap<string, Tensor>): Tensor[];
 }
 
+/** What an op's integer semantics see: the quantized types of its inputs and outputs. */
+export interface IntCtx extends EvalCtx {
+  /** Types (with quantization parameters) of the inputs; undefined for omitted inputs. */
+  readonly inTypes: readonly (TensorType | undefined)[];
+  /** Types the quantizer gave the outputs. */
+  readonly outTypes: readonly TensorType[];
+}
+
 export interface OpDef {
   /** ONNX op_type. */
   readonly op: string;
@@ -46,6 +54,16 @@ export interface OpDef {
   inferTypes(ctx: TypeCtx): TensorType[];
   /** Float reference semantics: ONNX's, checked by its conformance tests. */
   run(inputs: readonly (Tensor | undefined)[], ctx: EvalCtx): Tensor[];
+  /**
+   * Integer semantics on quantized tensors (SPEC.md §2): the golden model the backends reproduce
+   * bit for bit. Inputs hold the integer codes; `ctx.inTypes`/`ctx.outTypes` their scales and zero points.
+   */
+  runInt?(inputs: readonly (Tensor | undefined)[], ctx: IntCtx): Tensor[];
+  /**
+   * Set for data-movement ops (Reshape, Transpose, MaxPool, …) whose float semantics apply
+   * unchanged to integer codes when every quantized input and output share one scale and zero point.
+   */
+  readonly quantTransparent?: boolean;
 }
 
 /** An error in a node's use of an op (bad attribute, incompatible shapes), naming the node. */
