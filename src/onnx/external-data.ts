@@ -25,13 +25,13 @@ export function readExternalData(tp: TensorProto, expectedBytes: number, label: 
     fail(code, `${label}: external data location '${location}' ${why}`, ctx.where);
 
   if (location === "") fail(CODES.externalData, `${label} is stored externally but has no 'location' entry`, ctx.where);
-  if (ctx.baseDir === undefined) reject(CODES.externalData, "cannot be resolved: the model was not loaded from a folder");
+  const baseDir = ctx.baseDir ?? reject(CODES.externalData, "cannot be resolved: the model was not loaded from a folder");
   const offset = parseCount(entries.get("offset") ?? "0", "offset", reject);
   const lengthEntry = entries.get("length");
   const length = lengthEntry === undefined ? undefined : parseCount(lengthEntry, "length", reject);
 
-  const file = resolveInside(ctx.baseDir!, location, reject);
-  return withFile(file, "external data file", ctx.where, (fd, size) => {
+  const file = resolveInside(baseDir, location, reject);
+  return withFile(file, `external data file '${location}' of ${label}`, ctx.where, (fd, size) => {
     if (offset > size) reject(CODES.externalData, `has offset ${offset}, past the end of the file (${size} bytes)`);
     const used = length ?? size - offset;
     if (offset + used > size) {
@@ -68,7 +68,7 @@ function resolveInside(baseDir: string, location: string, reject: (code: string,
     return reject(CODES.externalData, `cannot be opened: ${(e as Error).message}`);
   }
   const rel = path.relative(realBase, real);
-  if (rel === "" || rel === ".." || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+  if (rel === ".." || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
     reject(CODES.externalData, `resolves to '${real}', outside the model's folder '${realBase}'`);
   }
   return real;

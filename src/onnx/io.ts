@@ -10,7 +10,7 @@ import { CODES } from "./codes.js";
 // readSync moves at most 2^31 - 1 bytes per call.
 const CHUNK = 1 << 30;
 
-/** Runs `fn` on an open file descriptor; operating-system failures become HW1002 naming `what`. */
+/** Runs `fn` on an open file descriptor; operating-system failures become HW1002 naming `what`, which should say which file. */
 export function withFile<T>(path: string, what: string, where: Where, fn: (fd: number, size: number) => T): T {
   let fd: number;
   try {
@@ -20,7 +20,7 @@ export function withFile<T>(path: string, what: string, where: Where, fn: (fd: n
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) fail(CODES.io, `${what} '${path}' is not a regular file`, where);
+    if (!st.isFile()) fail(CODES.io, `${what} is not a regular file`, where);
     return fn(fd, st.size);
   } catch (e) {
     throw ioError(e, `cannot read ${what}`, where);
@@ -48,7 +48,7 @@ export function readRange(fd: number, offset: number, length: number, where: Whe
 export function readWholeFile(path: string, what: string, maxBytes: number, where: Where): Buffer {
   return withFile(path, what, where, (fd, size) => {
     if (size > maxBytes) {
-      fail(CODES.limit, `${what} '${path}' has ${size} bytes, more than the limit of ${maxBytes} (LoadOptions.maxModelBytes)`, where);
+      fail(CODES.limit, `${what} has ${size} bytes, more than the limit of ${maxBytes} (LoadOptions.maxModelBytes)`, where);
     }
     return readRange(fd, 0, size, where);
   });

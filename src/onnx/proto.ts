@@ -17,6 +17,7 @@ export type AttributeProto = P.IAttributeProto;
 export type TensorProto = P.ITensorProto;
 export type TypeProto = P.ITypeProto;
 export type ValueInfoProto = P.IValueInfoProto;
+export type DimensionProto = P.TensorShapeProto.IDimension;
 
 /** What protobufjs hands out for 64-bit fields when the `long` package is present. */
 export interface LongLike {

@@ -1,9 +1,8 @@
 /** ONNX TypeProto → IR TensorType. */
-import type { Dim, TensorType } from "../../ir/graph.js";
-import { typeOf } from "../../ir/graph.js";
+import { typeOf, type Dim, type TensorType } from "../../ir/graph.js";
 import { fail, type Where } from "../../ir/errors.js";
 import { CODES } from "./codes.js";
-import { hasField, safeNumber, type TypeProto } from "./proto.js";
+import { hasField, safeNumber, type DimensionProto, type TypeProto } from "./proto.js";
 import { elementType } from "./tensor-proto.js";
 
 /**
@@ -24,7 +23,7 @@ export function tensorType(tp: TypeProto | null | undefined, what: string, where
   return undefined;
 }
 
-function dim(d: NonNullable<NonNullable<NonNullable<TypeProto["tensorType"]>["shape"]>["dim"]>[number]): Dim {
+function dim(d: DimensionProto): Dim {
   if (hasField(d, "dimValue")) {
     // Some exporters write -1 for "unknown"; it means the same as an absent value.
     const v = safeNumber(d.dimValue ?? 0);
