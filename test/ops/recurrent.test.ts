@@ -120,7 +120,7 @@ describe("RNN", () => {
   });
 
   it("reads initial_h in the node's layout and zeroes the state of empty sequences", () => {
-    const h0 = f32([2, 1, 1], [7, 8]);
+    const h0 = f32([1, 2, 1], [7, 8]);
     const [, yh] = run(RNN, [X, f32([1, 1, 1], [1]), f32([1, 1, 1], [10]), undefined, i32([2], [1, 0]), h0], {
       ...IDENTITY,
       hidden_size: 1,
