@@ -1,4 +1,34 @@
-import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
+import type { Dim } from "../graph.js";
+import { intsArg, knownInts, moved, normAxes, operandLength } from "../kernels/layout.js";
+import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
+import { reshape } from "../tensor.js";
 
-export const Unsqueeze: OpDef = notImplemented("Unsqueeze");
+/** Dims with a 1 inserted at each of `axes`, which index the output. */
+function outDims(dims: readonly Dim[], axes: readonly number[], ctx: TypeCtx | EvalCtx): Dim[] {
+  const rank = dims.length + axes.length;
+  const ones = normAxes(axes, rank, ctx);
+  let next = 0;
+  return Array.from({ length: rank }, (_, k) => (ones.includes(k) ? 1 : dims[next++]!));
+}
+
+export const Unsqueeze: OpDef = {
+  op: "Unsqueeze",
+  inferTypes(ctx) {
+    const x = ctx.inputs[0]!;
+    // Opsets before 13 give axes as an attribute.
+    const axes = knownInts(ctx, 1, "axes");
+    if (axes === undefined) throw opError(ctx, "expected axes");
+    if (!x.shape) return [moved(x, null)];
+    if (axes === "dynamic") {
+      const n = operandLength(ctx, 1);
+      return [moved(x, n === undefined ? null : new Array<Dim>(x.shape.length + n).fill("?"))];
+    }
+    return [moved(x, outDims(x.shape, axes, ctx))];
+  },
+  run(inputs, ctx) {
+    const x = need(inputs, 0, ctx);
+    const axes = intsArg(inputs, 1, ctx.attrs, "axes");
+    if (!axes) throw opError(ctx, "expected axes");
+    return [reshape(x, outDims(x.shape, axes, ctx) as number[])];
+  },
+};
