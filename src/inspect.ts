@@ -1,6 +1,7 @@
 /** Summary of a model: what `hwac inspect` prints. */
-import { bitWidth, DTYPE_SHORT } from "../ir/dtype.js";
-import type { Graph, Model, TensorType } from "../ir/graph.js";
+import { bitWidth } from "../ir/dtype.js";
+import { printType } from "../ir/text/index.js";
+import type { Graph, Model } from "../ir/graph.js";
 import { numel, type Tensor } from "../ir/tensor.js";
 
 export interface ModelSummary {
@@ -15,11 +16,6 @@ export interface ModelSummary {
   ops: Record<string, number>;
   parameters: number;
   parameterBytes: number;
-}
-
-export function formatType(t: TensorType): string {
-  const shape = t.shape === null ? "[*]" : `[${t.shape.join(",")}]`;
-  return `${DTYPE_SHORT[t.dtype]}${shape}`;
 }
 
 export function summarize(model: Model): ModelSummary {
@@ -51,8 +47,8 @@ export function summarize(model: Model): ModelSummary {
     irVersion: model.irVersion,
     producer: model.producer,
     opsets: { ...model.opsets },
-    inputs: model.graph.inputs.map((i) => ({ name: i.name, type: formatType(i.type) })),
-    outputs: model.graph.outputs.map((o) => ({ name: o.name, type: formatType(o.type) })),
+    inputs: model.graph.inputs.map((i) => ({ name: i.name, type: printType(i.type) })),
+    outputs: model.graph.outputs.map((o) => ({ name: o.name, type: printType(o.type) })),
     nodes,
     ops: sorted,
     parameters,

@@ -1,0 +1,304 @@
+/**
+ * The quantizing rewrite: a prepared float model (static shapes, BatchNorm folded) and
+ * activation ranges in, a quantized model out (docs/quantization.md). Nodes whose op has integer
+ * semantics run on quantized values; the rest stay float between DequantizeLinear and
+ * QuantizeLinear, and are reported as fallbacks.
+ */
+import { HwacError } from "../../ir/errors.js";
+import type { Graph, Model, Node, QuantParams, TensorType } from "../../ir/graph.js";
+import { inferModel } from "../../ir/infer.js";
+import { clamp, roundHalfEven } from "../../ir/numeric.js";
+import { findOp } from "../../ir/ops/index.js";
+import { intRange, type DType } from "../../ir/dtype.js";
+import { numel, tensor, toFloat64, type Tensor } from "../../ir/tensor.js";
+import { schemeFor, type QuantConfig, type Scheme } from "./config.js";
+import { CLAMPS, isParamInput, WEIGHTED } from "./rules.js";
+
+export interface ActRange {
+  min: number;
+  max: number;
+}
+
+/** The calibrated range of a float value under a scheme (its method and bits), if known. */
+export type RangeFn = (value: string, scheme: Scheme) => ActRange | undefined;
+
+/** Quantizes a float weight per output channel; returns int codes and per-channel scales. */
+export type WeightFn = (
+  w: Tensor,
+  opts: { scheme: Scheme; axis: number; seed: number },
+) => { q: Tensor; scale: Float32Array; clipped: number };
+
+export interface LayerInfo {
+  node: string;
+  op: string;
+  weightBits?: number;
+  actBits: number;
+  /** Fraction of weights clipped by the weight range. */
+  clipped?: number;
+}
+
+export interface QuantizeResult {
+  model: Model;
+  layers: LayerInfo[];
+  /** Nodes that stayed float, with the reason. */
+  fallbacks: { node: string; op: string; reason: string }[];
+  /** Float value name → the quantized value holding its codes. */
+  quantizedValues: Map<string, string>;
+}
+
+/** Per-tensor activation quantization of a range (docs/quantization.md). */
+export function activationType(range: ActRange, bits: 4 | 8 | 16, symmetric: boolean, shape: TensorType["shape"]): TensorType {
+  const lo = Math.min(range.min, 0);
+  const hi = Math.max(range.max, 0);
+  const dtype: DType = bits === 4 ? "int4" : bits === 16 ? "int16" : "int8";
+  if (bits !== 8 || symmetric) {
+    const qmax = intRange(dtype)[1];
+    const scale = Math.fround(Math.max(-lo, hi) / qmax) || 1;
+    return { dtype, shape, quant: { scale: Float32Array.of(scale), zeroPoint: Int32Array.of(0) } };
+  }
+  const scale = Math.fround((hi - lo) / 255) || 1;
+  const zp = clamp(roundHalfEven(-128 - lo / scale), -128, 127);
+  return { dtype, shape, quant: { scale: Float32Array.of(scale), zeroPoint: Int32Array.of(zp) } };
+}
+
+function scalarInit(dtype: DType, value: number): Tensor {
+  const t = tensor(dtype, []);
+  (t.data as Float32Array)[0] = value;
+  return t;
+}
+
+/** Quantizes `t` to `type` (per tensor) at compile time: round half to even, saturate. */
+function quantizeConst(t: Tensor, type: TensorType): Tensor {
+  const q = type.quant!;
+  const [lo, hi] = intRange(type.dtype);
+  const x = toFloat64(t);
+  const out = tensor(type.dtype, t.shape);
+  const d = out.data as Int8Array;
+  const s = q.scale[0]!;
+  const z = q.zeroPoint[0]!;
+  for (let i = 0; i < x.length; i++) d[i] = clamp(roundHalfEven(x[i]! / s) + z, lo, hi);
+  return out;
+}
+
+function constRange(t: Tensor): ActRange {
+  const x = toFloat64(t);
+  let min = 0;
+  let max = 0;
+  for (const v of x) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}
+
+export function quantizeModel(model: Model, rangeOf: RangeFn, config: QuantConfig, weightFn: WeightFn): QuantizeResult {
+  const g = model.graph;
+  const file = model.source;
+  const { types, consts } = inferModel(model);
+  const isConst = (v: string) => g.initializers.has(v) || consts.has(v);
+  const constOf = (v: string) => g.initializers.get(v) ?? consts.get(v)!;
+  const consumers = new Map<string, Node[]>();
+  for (const n of g.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const graphOutputs = new Set(g.outputs.map((o) => o.name));
+  const isFloat32 = (v: string) => types.get(v)?.dtype === "float32";
+
+  const fallbacks: QuantizeResult["fallbacks"] = [];
+  const layers: LayerInfo[] = [];
+  const nodes: Node[] = [];
+  const inits = new Map<string, Tensor>();
+  const valueTypes = new Map<string, TensorType>();
+  /** Quantized value names: original value → name holding its integer codes. */
+  const qName = new Map<string, string>();
+  /** Float value names for values produced quantized: original → dequantized name. */
+  const fName = new Map<string, string>();
+  const producedQuantized = new Set<string>();
+  const used = new Set<string>([...g.initializers.keys(), ...g.inputs.map((i) => i.name)]);
+  for (const n of g.nodes) n.outputs.forEach((o) => used.add(o));
+  const fresh = (base: string) => {
+    let name = base;
+    for (let k = 1; used.has(name); k++) name = `${base}_${k}`;
+    used.add(name);
+    return name;
+  };
+
+  /** The range a value is quantized to: its own, or that of the clamp that is its only reader. */
+  const rangeFor = (v: string, scheme: Scheme): ActRange | undefined => {
+    const readers = consumers.get(v) ?? [];
+    if (readers.length === 1 && CLAMPS.has(readers[0]!.op) && !graphOutputs.has(v)) {
+      const r = rangeOf(readers[0]!.outputs[0]!, scheme);
+      if (r) return r;
+    }
+    return rangeOf(v, scheme);
+  };
+
+  const quantizedInput = (v: string, scheme: Scheme): string => {
+    const have = qName.get(v);
+    if (have) return have;
+    if (isConst(v)) {
+      const t = constOf(v);
+      const type = activationType(constRange(t), scheme.actBits, scheme.actSymmetric, [...t.shape]);
+      const name = fresh(`${v}_q`);
+      inits.set(name, quantizeConst(t, type));
+      valueTypes.set(name, type);
+      qName.set(v, name);
+      return name;
+    }
+    const range = rangeFor(v, scheme);
+    if (!range) throw new HwacError("HW4020", `value '${v}' has no calibrated range`, { file });
+    const type = activationType(range, scheme.actBits, scheme.actSymmetric, types.get(v)?.shape ?? null);
+    const name = fresh(`${v}_q`);
+    const sName = fresh(`${v}_scale`);
+    const zName = fresh(`${v}_zero_point`);
+    inits.set(sName, scalarInit("float32", type.quant!.scale[0]!));
+    inits.set(zName, scalarInit(type.dtype, type.quant!.zeroPoint[0]!));
+    nodes.push({ op: "QuantizeLinear", domain: "", name: fresh(`${v}_quantize`), inputs: [floatInput(v), sName, zName], outputs: [name], attrs: {} });
+    valueTypes.set(name, type);
+    qName.set(v, name);
+    return name;
+  };
+
+  function floatInput(v: string): string {
+    if (!producedQuantized.has(v)) return v;
+    const have = fName.get(v);
+    if (have) return have;
+    const q = qName.get(v)!;
+    const type = valueTypes.get(q)!;
+    const name = graphOutputs.has(v) ? v : fresh(`${v}_dq`);
+    const sName = fresh(`${v}_dq_scale`);
+    const zName = fresh(`${v}_dq_zero_point`);
+    inits.set(sName, scalarInit("float32", type.quant!.scale[0]!));
+    inits.set(zName, scalarInit(type.dtype, type.quant!.zeroPoint[0]!));
+    nodes.push({ op: "DequantizeLinear", domain: "", name: fresh(`${v}_dequantize`), inputs: [q, sName, zName], outputs: [name], attrs: {} });
+    fName.set(v, name);
+    return name;
+  }
+
+  const whyNot = (n: Node, scheme: Scheme): string | undefined => {
+    const def = findOp(n.domain, n.op);
+    if (!def?.runInt && !def?.quantTransparent) return "no integer semantics";
+    if (!n.outputs.every((o) => o === "" || isFloat32(o))) return "output is not float32";
+    const rule = WEIGHTED[n.op];
+    for (let i = 0; i < n.inputs.length; i++) {
+      const v = n.inputs[i]!;
+      if (!v || isParamInput(n, i) || !isFloat32(v)) continue;
+      if (rule && (i === rule.weight || i === rule.bias) && isConst(v)) continue;
+      if (rule && i === rule.weight && n.op !== "MatMul") return "weight is not a constant";
+      if (!isConst(v) && !qName.has(v) && !rangeFor(v, scheme)) return `input '${v}' has no calibrated range`;
+    }
+    if (n.op === "Gemm" && n.inputs[2]) {
+      const c = types.get(n.inputs[2])?.shape;
+      const nOut = types.get(n.outputs[0]!)?.shape?.at(-1);
+      if (!isConst(n.inputs[2]) || !c || numel(c as number[]) !== nOut) return "Gemm's C is not a per-column bias";
+    }
+    return undefined;
+  };
+
+  g.nodes.forEach((node, index) => {
+    const scheme = schemeFor(config, node);
+    const reason = whyNot(node, scheme);
+    if (reason) {
+      if (node.outputs.some((o) => o && isFloat32(o))) fallbacks.push({ node: node.name, op: node.op, reason });
+      nodes.push({ ...node, inputs: node.inputs.map((v) => (v ? floatInput(v) : v)) });
+      return;
+    }
+    const def = findOp(node.domain, node.op)!;
+    const rule = WEIGHTED[node.op];
+    const inputs = [...node.inputs];
+    let attrs = node.attrs;
+    let info: LayerInfo = { node: node.name, op: node.op, actBits: scheme.actBits };
+    // Data inputs first: the bias scale depends on the input's.
+    for (let i = 0; i < inputs.length; i++) {
+      const v = inputs[i]!;
+      if (!v || isParamInput(node, i) || !isFloat32(v)) continue;
+      if (rule && (i === rule.weight || i === rule.bias) && isConst(v)) continue;
+      inputs[i] = quantizedInput(v, scheme);
+    }
+    if (rule && isConst(node.inputs[rule.weight]!)) {
+      let w = constOf(node.inputs[rule.weight]!);
+      let bias = rule.bias !== undefined && node.inputs[rule.bias] ? constOf(node.inputs[rule.bias]!) : undefined;
+      if (node.op === "Gemm") {
+        // alpha·A·B + beta·C: fold alpha into B and beta into C so the integer Gemm is A·B + C.
+        const alpha = node.attrs["alpha"]?.kind === "float" ? node.attrs["alpha"].value : 1;
+        const beta = node.attrs["beta"]?.kind === "float" ? node.attrs["beta"].value : 1;
+        if (alpha !== 1) w = scaled(w, alpha);
+        if (bias && beta !== 1) bias = scaled(bias, beta);
+        const { alpha: _a, beta: _b, ...rest } = node.attrs;
+        attrs = rest;
+      }
+      const axis = rule.axis(node, w.shape.length);
+      const wq = weightFn(w, { scheme, axis, seed: (config.seed * 1000003 + index) >>> 0 });
+      const wName = fresh(`${node.inputs[rule.weight]}_q`);
+      inits.set(wName, wq.q);
+      const wQuant: QuantParams = { scale: wq.scale, zeroPoint: new Int32Array(wq.scale.length), axis };
+      valueTypes.set(wName, { dtype: wq.q.dtype, shape: [...w.shape], quant: wQuant });
+      inputs[rule.weight] = wName;
+      info = { ...info, weightBits: scheme.weightBits, clipped: wq.clipped };
+      if (bias && rule.bias !== undefined) {
+        const sx = valueTypes.get(inputs[0]!)!.quant!.scale[0]!;
+        const bq = quantizeBias(bias, sx, wq.scale);
+        const bName = fresh(`${node.inputs[rule.bias]}_q`);
+        inits.set(bName, bq.q);
+        valueTypes.set(bName, { dtype: "int32", shape: [...bias.shape], quant: bq.quant });
+        inputs[rule.bias] = bName;
+      }
+    }
+    const outputs = node.outputs.map((o) => {
+      if (!o) return o;
+      let type: TensorType;
+      if (def.quantTransparent) {
+        type = { ...valueTypes.get(inputs[0]!)!, shape: types.get(o)?.shape ?? null };
+      } else {
+        const range = rangeFor(o, scheme);
+        if (!range) throw new HwacError("HW4020", `value '${o}' has no calibrated range`, { file, node: node.name, op: node.op });
+        type = activationType(range, scheme.actBits, scheme.actSymmetric, types.get(o)?.shape ?? null);
+      }
+      const name = graphOutputs.has(o) ? fresh(`${o}_q`) : o;
+      valueTypes.set(name, type);
+      qName.set(o, name);
+      producedQuantized.add(o);
+      return name;
+    });
+    nodes.push({ ...node, inputs, outputs, attrs });
+    layers.push(info);
+  });
+  for (const o of g.outputs) floatInput(o.name);
+
+  // Initializers the quantized graph still reads (shape data, float fallbacks' weights).
+  const reads = new Set<string>();
+  const collect = (gr: Graph | { nodes: readonly Node[] }) => {
+    for (const n of gr.nodes) {
+      n.inputs.forEach((i) => reads.add(i));
+      for (const a of Object.values(n.attrs)) if (a.kind === "graph") collect(a.value);
+    }
+  };
+  collect({ nodes });
+  for (const [k, v] of g.initializers) if (reads.has(k) && !inits.has(k)) inits.set(k, v);
+  for (const [k, v] of g.valueTypes) if (!valueTypes.has(k) && !producedQuantized.has(k)) valueTypes.set(k, v);
+
+  const graph: Graph = { ...g, nodes, initializers: inits, valueTypes };
+  return { model: { ...model, graph }, layers, fallbacks, quantizedValues: qName };
+}
+
+function scaled(t: Tensor, k: number): Tensor {
+  const x = toFloat64(t);
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x[i]! * k;
+  return tensor("float32", t.shape, out);
+}
+
+/** Bias to int32 with scale s_x·s_w[c] per output channel (the last axis of a bias is its channel). */
+function quantizeBias(b: Tensor, sx: number, sw: Float32Array): { q: Tensor; quant: QuantParams } {
+  const x = toFloat64(b);
+  const n = x.length;
+  const scale = new Float32Array(sw.length);
+  for (let c = 0; c < sw.length; c++) scale[c] = sx * sw[c]!;
+  const q = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = sx * sw[sw.length === 1 ? 0 : i % sw.length]!;
+    q[i] = clamp(roundHalfEven(x[i]! / s), -2147483648, 2147483647);
+  }
+  return {
+    q: tensor("int32", b.shape, q),
+    quant: { scale, zeroPoint: new Int32Array(sw.length), axis: b.shape.length - 1 },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * How each op is quantized: which inputs are weights (and their output-channel axis), which
+ * are bias, and which are parameters that stay float or integer (shapes, axes, bounds).
+ */
+import type { Node } from "../../ir/graph.js";
+
+export interface WeightedRule {
+  /** Input index of the weight tensor (a constant). */
+  weight: number;
+  /** Input index of the bias, quantized to int32 with scale s_in·s_w[c]. */
+  bias?: number;
+  /** The weight's output-channel axis. */
+  axis(node: Node, rank: number): number;
+}
+
+const intAttr = (n: Node, name: string, dflt: number) => {
+  const a = n.attrs[name];
+  return a?.kind === "int" ? a.value : dflt;
+};
+
+/** Ops whose weights are quantized per output channel. */
+export const WEIGHTED: Readonly<Record<string, WeightedRule>> = {
+  Conv: { weight: 1, bias: 2, axis: () => 0 },
+  Gemm: { weight: 1, bias: 2, axis: (n) => (intAttr(n, "transB", 0) ? 0 : 1) },
+  MatMul: { weight: 1, axis: (_n, rank) => rank - 1 },
+};
+
+/**
+ * Inputs that are not data: they keep their float or integer values (Clip's bounds, Pad's
+ * amounts, Resize's scales, shapes, axes). Every other float input is quantized.
+ */
+export const PARAM_INPUTS: Readonly<Record<string, readonly number[]>> = {
+  Clip: [1, 2],
+  Pad: [1, 2, 3],
+  Resize: [1, 2, 3],
+  Reshape: [1],
+  Slice: [1, 2, 3, 4],
+  Squeeze: [1],
+  Unsqueeze: [1],
+  Split: [1],
+  Expand: [1],
+  Tile: [1],
+  Gather: [1],
+  ReduceMean: [1],
+  ReduceMax: [1],
+  ReduceMin: [1],
+  ReduceSum: [1],
+  Upsample: [1],
+};
+
+/** Ops whose output takes the range of their single consumer when that consumer only clamps. */
+export const CLAMPS: ReadonlySet<string> = new Set(["Relu", "Clip"]);
+
+export function isParamInput(node: Node, index: number): boolean {
+  return PARAM_INPUTS[node.op]?.includes(index) ?? false;
+}
