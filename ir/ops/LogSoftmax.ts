@@ -1,4 +1,4 @@
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
+import { softmaxOp } from "../kernels/softmax.js";
 
-export const LogSoftmax: OpDef = notImplemented("LogSoftmax");
+export const LogSoftmax: OpDef = softmaxOp("LogSoftmax", true);

@@ -48,4 +48,8 @@ export const QuantizeLinear: OpDef = {
       }),
     ];
   },
+  /** At a quantized graph's boundary the conversion is this op's own (ONNX) definition. */
+  runInt(inputs, ctx) {
+    return QuantizeLinear.run(inputs, ctx);
+  },
 };

@@ -1,4 +1,4 @@
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
+import { reduceOp } from "../kernels/reduce.js";
 
-export const ReduceMax: OpDef = notImplemented("ReduceMax");
+export const ReduceMax: OpDef = reduceOp("ReduceMax", "max");

@@ -1,4 +1,4 @@
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
+import { reduceOp } from "../kernels/reduce.js";
 
-export const ReduceMean: OpDef = notImplemented("ReduceMean");
+export const ReduceMean: OpDef = reduceOp("ReduceMean", "mean");

@@ -1,4 +1,4 @@
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
+import { reduceOp } from "../kernels/reduce.js";
 
-export const ReduceMin: OpDef = notImplemented("ReduceMin");
+export const ReduceMin: OpDef = reduceOp("ReduceMin", "min");

@@ -1,4 +1,4 @@
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
+import { softmaxOp } from "../kernels/softmax.js";
 
-export const Softmax: OpDef = notImplemented("Softmax");
+export const Softmax: OpDef = softmaxOp("Softmax", false);
