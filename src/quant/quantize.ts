@@ -28,6 +28,39 @@ export type WeightFn = (
   opts: { scheme: Scheme; axis: number; seed: number },
 ) => { q: Tensor; scale: Float32Array; clipped: number };
 
+/** What an op-specific quantizer (LSTM, GRU, …) may use from the rewrite. */
+export interface CustomQuantCtx {
+  readonly node: Node;
+  readonly scheme: Scheme;
+  /** Seed for this node's stochastic rounding. */
+  readonly seed: number;
+  readonly file?: string;
+  /** The quantized value for a float data input (a QuantizeLinear is inserted when needed). */
+  quantizedInput(v: string): string;
+  /** Type of a value of the quantized graph (quantized names) or of the float graph. */
+  typeOf(v: string): TensorType | undefined;
+  /** A constant input's value (initializer or folded). */
+  constOf(v: string): Tensor | undefined;
+  /** Calibrated range of a float value of the original graph. */
+  rangeOf(v: string): ActRange | undefined;
+  /** Adds a quantized initializer; returns its (fresh) name. */
+  addInitializer(base: string, t: Tensor, type: TensorType): string;
+  readonly weightFn: WeightFn;
+}
+
+export interface CustomQuantResult {
+  /** The node's new inputs (quantized names, "" for omitted). */
+  inputs: string[];
+  attrs?: Node["attrs"];
+  /** Type of each output; all outputs of a custom-quantized node are quantized. */
+  outTypes: TensorType[];
+  weightBits?: number;
+  clipped?: number;
+}
+
+/** Quantizes one node of an op with its own scheme; returns a reason string when it cannot. */
+export type CustomQuantizer = (ctx: CustomQuantCtx) => CustomQuantResult | string;
+
 export interface LayerInfo {
   node: string;
   op: string;
@@ -91,7 +124,13 @@ function constRange(t: Tensor): ActRange {
   return { min, max };
 }
 
-export function quantizeModel(model: Model, rangeOf: RangeFn, config: QuantConfig, weightFn: WeightFn): QuantizeResult {
+export function quantizeModel(
+  model: Model,
+  rangeOf: RangeFn,
+  config: QuantConfig,
+  weightFn: WeightFn,
+  custom: Readonly<Record<string, CustomQuantizer>> = {},
+): QuantizeResult {
   const g = model.graph;
   const file = model.source;
   const { types, consts } = inferModel(model);
@@ -193,9 +232,47 @@ export function quantizeModel(model: Model, rangeOf: RangeFn, config: QuantConfi
     return undefined;
   };
 
+  const emitOutputs = (node: Node, outTypes: readonly TensorType[]): string[] =>
+    node.outputs.map((o, k) => {
+      if (!o) return o;
+      const name = graphOutputs.has(o) ? fresh(`${o}_q`) : o;
+      valueTypes.set(name, outTypes[k]!);
+      qName.set(o, name);
+      producedQuantized.add(o);
+      return name;
+    });
+
   g.nodes.forEach((node, index) => {
     const scheme = schemeFor(config, node);
-    const reason = whyNot(node, scheme);
+    const seed = (config.seed * 1000003 + index) >>> 0;
+    const customRule = custom[node.op];
+    let reason: string | undefined;
+    if (customRule) {
+      const r = customRule({
+        node,
+        scheme,
+        seed,
+        file,
+        quantizedInput: (v) => quantizedInput(v, scheme),
+        typeOf: (v) => valueTypes.get(v) ?? types.get(v),
+        constOf: (v) => (isConst(v) ? constOf(v) : undefined),
+        rangeOf: (v) => rangeOf(v, scheme),
+        addInitializer: (base, t, type) => {
+          const name = fresh(base);
+          inits.set(name, t);
+          valueTypes.set(name, type);
+          return name;
+        },
+        weightFn,
+      });
+      if (typeof r !== "string") {
+        nodes.push({ ...node, inputs: r.inputs, outputs: emitOutputs(node, r.outTypes), attrs: r.attrs ?? node.attrs });
+        layers.push({ node: node.name, op: node.op, actBits: scheme.actBits, weightBits: r.weightBits, clipped: r.clipped });
+        return;
+      }
+      reason = r;
+    }
+    reason ??= whyNot(node, scheme);
     if (reason) {
       if (node.outputs.some((o) => o && isFloat32(o))) fallbacks.push({ node: node.name, op: node.op, reason });
       nodes.push({ ...node, inputs: node.inputs.map((v) => (v ? floatInput(v) : v)) });
@@ -226,7 +303,7 @@ export function quantizeModel(model: Model, rangeOf: RangeFn, config: QuantConfi
         attrs = rest;
       }
       const axis = rule.axis(node, w.shape.length);
-      const wq = weightFn(w, { scheme, axis, seed: (config.seed * 1000003 + index) >>> 0 });
+      const wq = weightFn(w, { scheme, axis, seed });
       const wName = fresh(`${node.inputs[rule.weight]}_q`);
       inits.set(wName, wq.q);
       const wQuant: QuantParams = { scale: wq.scale, zeroPoint: new Int32Array(wq.scale.length), axis };
@@ -242,22 +319,14 @@ export function quantizeModel(model: Model, rangeOf: RangeFn, config: QuantConfi
         inputs[rule.bias] = bName;
       }
     }
-    const outputs = node.outputs.map((o) => {
-      if (!o) return o;
-      let type: TensorType;
-      if (def.quantTransparent) {
-        type = { ...valueTypes.get(inputs[0]!)!, shape: types.get(o)?.shape ?? null };
-      } else {
-        const range = rangeFor(o, scheme);
-        if (!range) throw new HwacError("HW4020", `value '${o}' has no calibrated range`, { file, node: node.name, op: node.op });
-        type = activationType(range, scheme.actBits, scheme.actSymmetric, types.get(o)?.shape ?? null);
-      }
-      const name = graphOutputs.has(o) ? fresh(`${o}_q`) : o;
-      valueTypes.set(name, type);
-      qName.set(o, name);
-      producedQuantized.add(o);
-      return name;
+    const outTypes = node.outputs.map((o): TensorType => {
+      if (!o) return { dtype: "float32", shape: null };
+      if (def.quantTransparent) return { ...valueTypes.get(inputs[0]!)!, shape: types.get(o)?.shape ?? null };
+      const range = rangeFor(o, scheme);
+      if (!range) throw new HwacError("HW4020", `value '${o}' has no calibrated range`, { file, node: node.name, op: node.op });
+      return activationType(range, scheme.actBits, scheme.actSymmetric, types.get(o)?.shape ?? null);
     });
+    const outputs = emitOutputs(node, outTypes);
     nodes.push({ ...node, inputs, outputs, attrs });
     layers.push(info);
   });
