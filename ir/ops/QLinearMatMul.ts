@@ -6,7 +6,7 @@
  * or per row, b's per tensor or per column, y's per tensor.
  */
 import { intRange, isFloat, type DType } from "../dtype.js";
-import { broadcastIndex } from "../kernels/broadcast.js";
+import { broadcastPlan } from "../kernels/broadcast.js";
 import { QUANT_DTYPES, requantizeValue, requantMultiplier, roundTo, type IntArray } from "../kernels/quantize.js";
 import { need, opError, type OpDef } from "../op.js";
 import { getNumber, numel, shapeStr, tensor, type Tensor } from "../tensor.js";
@@ -59,8 +59,7 @@ export const QLinearMatMul: OpDef = {
     if (b.shape.length === 1) full.push(1);
     if (a.shape.length === 1) full.splice(full.length - 1, 0, 1);
     const aShape = aScale.shape.length === 1 && numel(aScale.shape) > 1 ? [aScale.shape[0]!, 1] : aScale.shape;
-    const ai = broadcastIndex(aShape, full);
-    const bi = broadcastIndex(bScale.shape, full);
+    const [ai, bi] = elementIndices([aShape, bScale.shape], full);
     const sa = aScale.data as Float32Array | Float64Array;
     const sb = bScale.data as Float32Array | Float64Array;
     const sy = getNumber(yScale, 0);
@@ -76,3 +75,18 @@ export const QLinearMatMul: OpDef = {
     return [out];
   },
 };
+
+/** For each element of `out`, the index into each operand broadcast to it. */
+function elementIndices(shapes: readonly (readonly number[])[], out: readonly number[]): Int32Array[] {
+  const plan = broadcastPlan(shapes, out);
+  const n = numel(out);
+  return shapes.map((_, k) => {
+    const idx = new Int32Array(n);
+    const offs = plan.offsets[k]!;
+    const step = plan.steps[k]!;
+    for (let r = 0, i = 0; r < offs.length; r++) {
+      for (let j = 0; j < plan.inner; j++, i++) idx[i] = offs[r]! + j * step;
+    }
+    return idx;
+  });
+}
