@@ -1,4 +1,4 @@
+import { NUMERIC_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Abs: OpDef = notImplemented("Abs");
+export const Abs: OpDef = unaryOp("Abs", { types: NUMERIC_TYPES, f: Math.abs, big: (x) => (x < 0n ? -x : x) });

@@ -1,4 +1,4 @@
+import { binaryOp, NUMERIC_TYPES } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Add: OpDef = notImplemented("Add");
+export const Add: OpDef = binaryOp("Add", { types: NUMERIC_TYPES, f: (a, b) => a + b, big: (a, b) => a + b });

@@ -1,4 +1,4 @@
+import { binaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const And: OpDef = notImplemented("And");
+export const And: OpDef = binaryOp("And", { types: ["bool"], bool: true, f: (a, b) => a & b });

@@ -1,4 +1,4 @@
+import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Ceil: OpDef = notImplemented("Ceil");
+export const Ceil: OpDef = unaryOp("Ceil", { types: FLOAT_TYPES, f: Math.ceil });

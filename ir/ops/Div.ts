@@ -1,4 +1,11 @@
+import { binaryOp, NUMERIC_TYPES } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Div: OpDef = notImplemented("Div");
+/** Integer division truncates toward zero (C); dividing by zero, undefined in ONNX, gives 0. */
+export const Div: OpDef = binaryOp("Div", {
+  types: NUMERIC_TYPES,
+  f: (a, b) => a / b,
+  // ±Infinity and NaN from a zero divisor store as 0 into an integer array.
+  int: (a, b) => Math.trunc(a / b),
+  big: (a, b) => (b === 0n ? 0n : a / b),
+});

@@ -1,4 +1,9 @@
+import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Elu: OpDef = notImplemented("Elu");
+/** y = x < 0 ? alpha·(e^x − 1) : x. */
+export const Elu: OpDef = unaryOp("Elu", {
+  types: FLOAT_TYPES,
+  params: (ctx) => ctx.attrs.float("alpha", 1),
+  f: (x, alpha) => (x < 0 ? alpha * Math.expm1(x) : x),
+});

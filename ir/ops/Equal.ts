@@ -1,4 +1,12 @@
+import { binaryOp, NUMERIC_TYPES } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Equal: OpDef = notImplemented("Equal");
+const equal = <T>(a: T, b: T): boolean => a === b;
+
+export const Equal: OpDef = binaryOp("Equal", {
+  types: [...NUMERIC_TYPES, "bool", "string"],
+  bool: true,
+  f: equal,
+  big: equal,
+  str: equal,
+});

@@ -1,4 +1,4 @@
+import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Exp: OpDef = notImplemented("Exp");
+export const Exp: OpDef = unaryOp("Exp", { types: FLOAT_TYPES, f: Math.exp });

@@ -1,4 +1,4 @@
+import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Floor: OpDef = notImplemented("Floor");
+export const Floor: OpDef = unaryOp("Floor", { types: FLOAT_TYPES, f: Math.floor });

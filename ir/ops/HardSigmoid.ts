@@ -1,4 +1,9 @@
+import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const HardSigmoid: OpDef = notImplemented("HardSigmoid");
+/** y = max(0, min(1, alpha·x + beta)). */
+export const HardSigmoid: OpDef = unaryOp("HardSigmoid", {
+  types: FLOAT_TYPES,
+  params: (ctx) => ({ alpha: ctx.attrs.float("alpha", 0.2), beta: ctx.attrs.float("beta", 0.5) }),
+  f: (x, p) => Math.max(0, Math.min(1, p.alpha * x + p.beta)),
+});

@@ -1,4 +1,8 @@
+import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const HardSwish: OpDef = notImplemented("HardSwish");
+/** y = x · HardSigmoid(x) with alpha = 1/6, beta = 0.5. */
+export const HardSwish: OpDef = unaryOp("HardSwish", {
+  types: FLOAT_TYPES,
+  f: (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5)),
+});

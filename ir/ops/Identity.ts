@@ -1,4 +1,8 @@
-import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
+import { needType } from "../kernels/elementwise.js";
+import { need, type OpDef } from "../op.js";
 
-export const Identity: OpDef = notImplemented("Identity");
+export const Identity: OpDef = {
+  op: "Identity",
+  inferTypes: (ctx) => [needType(ctx, 0)],
+  run: (inputs, ctx) => [need(inputs, 0, ctx)],
+};

@@ -1,4 +1,4 @@
+import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Log: OpDef = notImplemented("Log");
+export const Log: OpDef = unaryOp("Log", { types: FLOAT_TYPES, f: Math.log });

@@ -1,4 +1,9 @@
+import { NUMERIC_TYPES, variadicOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Max: OpDef = notImplemented("Max");
+/** NaN wins, as in numpy's maximum. */
+export const Max: OpDef = variadicOp("Max", {
+  types: NUMERIC_TYPES,
+  f: (a, b) => Math.max(a, b),
+  big: (a, b) => (a < b ? b : a),
+});

@@ -1,4 +1,9 @@
+import { NUMERIC_TYPES, variadicOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Min: OpDef = notImplemented("Min");
+/** NaN wins, as in numpy's minimum. */
+export const Min: OpDef = variadicOp("Min", {
+  types: NUMERIC_TYPES,
+  f: (a, b) => Math.min(a, b),
+  big: (a, b) => (a > b ? b : a),
+});

@@ -1,4 +1,6 @@
+import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
+import { softplus } from "./Softplus.js";
 
-export const Mish: OpDef = notImplemented("Mish");
+/** y = x · tanh(softplus(x)). */
+export const Mish: OpDef = unaryOp("Mish", { types: FLOAT_TYPES, f: (x) => x * Math.tanh(softplus(x)) });

@@ -1,4 +1,4 @@
+import { unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Not: OpDef = notImplemented("Not");
+export const Not: OpDef = unaryOp("Not", { types: ["bool"], f: (x) => (x === 0 ? 1 : 0) });

@@ -1,4 +1,4 @@
+import { binaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Or: OpDef = notImplemented("Or");
+export const Or: OpDef = binaryOp("Or", { types: ["bool"], bool: true, f: (a, b) => a | b });

@@ -1,4 +1,4 @@
+import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Reciprocal: OpDef = notImplemented("Reciprocal");
+export const Reciprocal: OpDef = unaryOp("Reciprocal", { types: FLOAT_TYPES, f: (x) => 1 / x });

@@ -1,4 +1,9 @@
+import { FLOAT_TYPES, SIGNED_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Relu: OpDef = notImplemented("Relu");
+export const Relu: OpDef = unaryOp("Relu", {
+  types: [...FLOAT_TYPES, ...SIGNED_TYPES],
+  // NaN stays NaN, as numpy's maximum(x, 0) keeps it.
+  f: (x) => (x < 0 ? 0 : x),
+  big: (x) => (x < 0n ? 0n : x),
+});

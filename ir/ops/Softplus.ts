@@ -1,4 +1,9 @@
+import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Softplus: OpDef = notImplemented("Softplus");
+export const Softplus: OpDef = unaryOp("Softplus", { types: FLOAT_TYPES, f: softplus });
+
+/** ln(1 + e^x), evaluated so that e^x never overflows and small results keep their precision. */
+export function softplus(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}

@@ -1,4 +1,4 @@
+import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Sqrt: OpDef = notImplemented("Sqrt");
+export const Sqrt: OpDef = unaryOp("Sqrt", { types: FLOAT_TYPES, f: Math.sqrt });

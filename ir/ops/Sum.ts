@@ -1,4 +1,4 @@
+import { FLOAT_TYPES, variadicOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Sum: OpDef = notImplemented("Sum");
+export const Sum: OpDef = variadicOp("Sum", { types: FLOAT_TYPES, f: (a, b) => a + b });

@@ -1,4 +1,4 @@
+import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
 import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
 
-export const Tanh: OpDef = notImplemented("Tanh");
+export const Tanh: OpDef = unaryOp("Tanh", { types: FLOAT_TYPES, f: Math.tanh });
