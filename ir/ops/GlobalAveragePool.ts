@@ -1,4 +1,29 @@
-import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
+/** GlobalAveragePool: the mean over all spatial axes, keeping them as size-1 axes. */
+import { isFloat } from "../dtype.js";
+import type { TensorType } from "../graph.js";
+import { globalShape, globalWindow, spatialRank } from "../kernels/conv-geometry.js";
+import { finishResult, floatData, floatResult } from "../kernels/gemm.js";
+import { avgPool } from "../kernels/pool.js";
+import { need, opError, type OpDef, type TypeCtx } from "../op.js";
+import type { Tensor } from "../tensor.js";
 
-export const GlobalAveragePool: OpDef = notImplemented("GlobalAveragePool");
+export const GlobalAveragePool: OpDef = {
+  op: "GlobalAveragePool",
+
+  inferTypes(ctx: TypeCtx): TensorType[] {
+    const x = ctx.inputs[0];
+    if (!x) throw opError(ctx, "GlobalAveragePool needs input X");
+    if (!isFloat(x.dtype)) throw opError(ctx, `GlobalAveragePool takes float tensors, got ${x.dtype}`);
+    if (x.shape) spatialRank(ctx, x.shape.length);
+    return [{ dtype: x.dtype, shape: x.shape && globalShape(x.shape) }];
+  },
+
+  run(inputs, ctx): Tensor[] {
+    const x = need(inputs, 0, ctx);
+    spatialRank(ctx, x.shape.length);
+    const planes = x.shape[0]! * x.shape[1]!;
+    const y = floatResult(x.dtype, planes);
+    avgPool(floatData(x), planes, globalWindow(x.shape.slice(2)), y, false);
+    return [finishResult(x.dtype, globalShape(x.shape), y)];
+  },
+};

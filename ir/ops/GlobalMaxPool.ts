@@ -1,4 +1,27 @@
-import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
+/** GlobalMaxPool: the max over all spatial axes, keeping them as size-1 axes. */
+import { isFloat } from "../dtype.js";
+import type { TensorType } from "../graph.js";
+import { globalShape, globalWindow, spatialRank } from "../kernels/conv-geometry.js";
+import { maxPool, type PoolArray } from "../kernels/pool.js";
+import { need, opError, type OpDef, type TypeCtx } from "../op.js";
+import { tensor, type Tensor } from "../tensor.js";
 
-export const GlobalMaxPool: OpDef = notImplemented("GlobalMaxPool");
+export const GlobalMaxPool: OpDef = {
+  op: "GlobalMaxPool",
+
+  inferTypes(ctx: TypeCtx): TensorType[] {
+    const x = ctx.inputs[0];
+    if (!x) throw opError(ctx, "GlobalMaxPool needs input X");
+    if (!isFloat(x.dtype)) throw opError(ctx, `GlobalMaxPool takes float tensors, got ${x.dtype}`);
+    if (x.shape) spatialRank(ctx, x.shape.length);
+    return [{ dtype: x.dtype, shape: x.shape && globalShape(x.shape) }];
+  },
+
+  run(inputs, ctx): Tensor[] {
+    const x = need(inputs, 0, ctx);
+    spatialRank(ctx, x.shape.length);
+    const y = tensor(x.dtype, globalShape(x.shape));
+    maxPool(x.data as PoolArray, x.shape[0]! * x.shape[1]!, globalWindow(x.shape.slice(2)), y.data as PoolArray);
+    return [y];
+  },
+};

@@ -1,4 +1,88 @@
-import type { OpDef } from "../op.js";
-import { notImplemented } from "./_stub.js";
+/**
+ * MatMul: numpy matmul. A 1-D A is a row vector and a 1-D B a column vector (their unit axis is
+ * dropped from the result); leading batch axes broadcast. When B has no batch (a layer's weight),
+ * A's batch folds into the rows of one large GEMM.
+ */
+import type { DType } from "../dtype.js";
+import type { Dim, TensorType } from "../graph.js";
+import { broadcastDims, broadcastShapes, broadcastStrides } from "../kernels/broadcast.js";
+import { finishResult, floatData, floatResult, sgemm, view } from "../kernels/gemm.js";
+import { need, opError, type OpDef, type TypeCtx } from "../op.js";
+import { numel, type Tensor } from "../tensor.js";
 
-export const MatMul: OpDef = notImplemented("MatMul");
+const TYPES: ReadonlySet<DType> = new Set<DType>(["float32", "float64", "float16", "bfloat16", "int32", "int64", "uint32", "uint64"]);
+
+type Ctx = Parameters<typeof opError>[0];
+
+/** The matmul view of A and B: batch shapes, M, K, N, and the result's shape. */
+interface Plan<D> {
+  aBatch: D[];
+  bBatch: D[];
+  m: D;
+  k: D;
+  kb: D;
+  n: D;
+  /** Result dims after the batch: [M, N] minus the axes of 1-D operands. */
+  tail: D[];
+}
+
+function plan<D extends Dim>(ctx: Ctx, a: readonly D[], b: readonly D[]): Plan<D> {
+  if (a.length === 0 || b.length === 0) throw opError(ctx, "MatMul operands must have rank ≥ 1");
+  const one = 1 as D;
+  const aMat = a.length === 1 ? [one, a[0]!] : a.slice(-2);
+  const bMat = b.length === 1 ? [b[0]!, one] : b.slice(-2);
+  const tail: D[] = [];
+  if (a.length > 1) tail.push(aMat[0]!);
+  if (b.length > 1) tail.push(bMat[1]!);
+  return { aBatch: a.slice(0, -2), bBatch: b.slice(0, -2), m: aMat[0]!, k: aMat[1]!, kb: bMat[0]!, n: bMat[1]!, tail };
+}
+
+export const MatMul: OpDef = {
+  op: "MatMul",
+
+  inferTypes(ctx: TypeCtx): TensorType[] {
+    const [a, b] = ctx.inputs;
+    if (!a || !b) throw opError(ctx, "MatMul needs inputs A and B");
+    if (!TYPES.has(a.dtype)) throw opError(ctx, `MatMul takes ${[...TYPES].join(", ")} tensors, got ${a.dtype}`);
+    if (!a.shape || !b.shape) return [{ dtype: a.dtype, shape: null }];
+    const p = plan(ctx, a.shape, b.shape);
+    if (typeof p.k === "number" && typeof p.kb === "number" && p.k !== p.kb) {
+      throw opError(ctx, `A has ${p.k} columns but B has ${p.kb} rows`);
+    }
+    const batch = broadcastDims([p.aBatch, p.bBatch]);
+    if (batch === undefined) throw opError(ctx, `batch axes [${p.aBatch.join(", ")}] and [${p.bBatch.join(", ")}] do not broadcast`);
+    return [{ dtype: a.dtype, shape: batch && [...batch, ...p.tail] }];
+  },
+
+  run(inputs, ctx): Tensor[] {
+    const a = need(inputs, 0, ctx);
+    const b = need(inputs, 1, ctx);
+    const p = plan(ctx, a.shape, b.shape);
+    const { m, k, n } = p;
+    if (k !== p.kb) throw opError(ctx, `A is […, ${m}, ${k}] but B is […, ${p.kb}, ${n}]`);
+    const batch = broadcastShapes([p.aBatch, p.bBatch]);
+    if (!batch) throw opError(ctx, `batch axes [${p.aBatch.join(", ")}] and [${p.bBatch.join(", ")}] do not broadcast`);
+    const count = numel(batch);
+    const y = floatResult(a.dtype, count * m * n);
+    const ad = floatData(a);
+    const bd = floatData(b);
+    if (numel(p.bBatch) === 1 && numel(p.aBatch) === count) {
+      sgemm(count * m, n, k, view(ad, 0, k), view(bd, 0, n), view(y, 0, n));
+    } else {
+      const as = broadcastStrides(p.aBatch, batch);
+      const bs = broadcastStrides(p.bBatch, batch);
+      const idx = new Int32Array(batch.length);
+      for (let t = 0; t < count; t++) {
+        let aOff = 0;
+        let bOff = 0;
+        for (let d = 0; d < batch.length; d++) {
+          aOff += idx[d]! * as[d]!;
+          bOff += idx[d]! * bs[d]!;
+        }
+        sgemm(m, n, k, view(ad, aOff * m * k, k), view(bd, bOff * k * n, n), view(y, t * m * n, n));
+        for (let d = batch.length - 1; d >= 0 && ++idx[d]! === batch[d]!; d--) idx[d] = 0;
+      }
+    }
+    return [finishResult(a.dtype, [...batch, ...p.tail], y)];
+  },
+};
