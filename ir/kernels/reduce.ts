@@ -9,9 +9,12 @@
  */
 import { intRange, isFloat } from "../dtype.js";
 import type { Dim, Node } from "../graph.js";
-import { attrsOf, need, opError, type OpDef } from "../op.js";
-import { fromFloat64, numel, toFloat64, toNumbers, type Tensor } from "../tensor.js";
+import { quantizeMultiplier, requantize } from "../numeric.js";
+import { attrsOf, need, opError, type IntCtx, type OpDef } from "../op.js";
+import { perTensor } from "../quant-params.js";
+import { fromFloat64, numel, tensor, toFloat64, toNumbers, type Tensor } from "../tensor.js";
 import { normAxes } from "./layout.js";
+import type { IntArray } from "./quantize.js";
 
 /** Numeric element storage read directly by the hot loops. */
 export type Values = ArrayLike<number>;
@@ -175,10 +178,40 @@ function resolve(spec: readonly number[] | "all", rank: number, ctx: { node: Nod
   return spec === "all" ? [...Array(rank).keys()] : normAxes(spec, rank, ctx);
 }
 
+/**
+ * Integer semantics of Reduce<kind> (docs/numerics-norm.md): an int32 fold of the codes, then
+ * one requantization. Sum and mean fold q − z_in, requantized by s_in/s_out and
+ * s_in/(count·s_out). Max and min fold the codes themselves (exact: requantization is monotonic)
+ * and requantize q − z_in by s_in/s_out, which is the identity when input and output share a type.
+ */
+function reduceInt(kind: ReduceKind, inputs: readonly (Tensor | undefined)[], ctx: IntCtx): Tensor {
+  const x = need(inputs, 0, ctx);
+  const a = perTensor(ctx.inTypes[0], "the input");
+  const b = perTensor(ctx.outTypes[0], "the output");
+  const spec = axesSpec(ctx.node, inputs[1]);
+  const axes = spec === "none" ? [] : resolve(spec, x.shape.length, ctx);
+  const p = planReduction(x.shape, axes);
+  const folded = reduceValues(valuesOf(x), p, kind === "mean" ? "sum" : kind);
+  if (p.count === 0 && (kind === "max" || kind === "min")) folded.fill(kind === "max" ? a.lo : a.hi);
+  const additive = kind === "sum" || kind === "mean";
+  const real = kind === "mean" ? (p.count === 0 ? 0 : a.scale / (p.count * b.scale)) : a.scale / b.scale;
+  const { m0, shift } = quantizeMultiplier(real);
+  const shape = spec === "none" ? x.shape : reducedShape(x.shape, axes, ctx.attrs.int("keepdims", 1) !== 0);
+  const out = tensor(b.dtype, shape);
+  const y = out.data as IntArray;
+  const zFold = additive ? p.count * a.zp : a.zp;
+  // Sums of codes are exact in float64; `| 0` is the int32 accumulator's wrap-around.
+  for (let o = 0; o < y.length; o++) y[o] = requantize((folded[o]! - zFold) | 0, m0, shift, b.zp, b.lo, b.hi);
+  return out;
+}
+
 /** Defines Reduce<kind>: keepdims (default 1), axes as attribute or input, ONNX's empty-set values. */
 export function reduceOp(op: string, kind: ReduceKind): OpDef {
   return {
     op,
+    // Max and min of codes are the codes of the max and min: the quantizer gives the output the input's type.
+    quantTransparent: kind === "max" || kind === "min",
+    runInt: (inputs, ctx) => [reduceInt(kind, inputs, ctx)],
     inferTypes(ctx) {
       const x = ctx.inputs[0];
       if (!x) throw opError(ctx, "input 0 (data) is required");

@@ -1,10 +1,13 @@
 /**
  * InstanceNormalization: each (instance, channel) slice of an (N x C x D1 … Dn) input is
  * normalized over its spatial dims, then scaled and shifted per channel.
+ * Integer semantics: `normalizeRowsInt` over (instance, channel) rows, γ and β per channel as
+ * `quantizeNormAffine` types them.
  */
 import { need, opError, type OpDef } from "../op.js";
-import { fromFloat64 } from "../tensor.js";
-import { channelAffine, channels, expectCount } from "../kernels/normalize.js";
+import { fromFloat64, tensor } from "../tensor.js";
+import { channelAffine, channels, expectCount, normalizeRowsInt, normIntParams } from "../kernels/normalize.js";
+import type { IntArray } from "../kernels/quantize.js";
 import { invStdDev, moments, planRows, valuesOf } from "../kernels/reduce.js";
 
 export const InstanceNormalization: OpDef = {
@@ -29,5 +32,15 @@ export const InstanceNormalization: OpDef = {
       mean[r] = bias[r % c]! - mean[r]! * inv[r]!;
     }
     return [fromFloat64(x.dtype, x.shape, channelAffine(xv, s, inv, mean))];
+  },
+  runInt(inputs, ctx) {
+    const x = need(inputs, 0, ctx);
+    const { n, c, s } = channels(x.shape, ctx);
+    const scale = expectCount(need(inputs, 1, ctx), c, "scale", ctx);
+    const bias = expectCount(need(inputs, 2, ctx), c, "B", ctx);
+    const p = normIntParams(s, ctx.attrs.float("epsilon", 1e-5), ctx.inTypes[0], ctx.inTypes[1], ctx.inTypes[2], ctx.outTypes[0]!);
+    const y = tensor(ctx.outTypes[0]!.dtype, x.shape);
+    normalizeRowsInt(valuesOf(x), n * c, s, p, scale, bias, true, y.data as IntArray);
+    return [y];
   },
 };
