@@ -4,14 +4,16 @@
  */
 import { Command, CommanderError } from "commander";
 import { HwacError } from "../../ir/errors.js";
-import { runModel } from "../../ir/interpret.js";
+import { runModel, runQuantized } from "../../ir/interpret.js";
 import { verifyModel } from "../../ir/verify.js";
 import { writeDirAtomic } from "../fsutil.js";
 import { formatSummary, summarize } from "../inspect.js";
 import { outputFiles, readInputs } from "../io.js";
 import { loadModel } from "../onnx/load.js";
+import { VERSION } from "../version.js";
+import { addQuantOptions, type QuantCliOptions } from "./quant-options.js";
+import { quantizeFromCli, registerQuantize } from "./quantize.js";
 
-export const VERSION = "0.1.0";
 
 function program(out: (s: string) => void): Command {
   const p = new Command("hwac")
@@ -29,18 +31,29 @@ function program(out: (s: string) => void): Command {
       out(opts.json ? JSON.stringify(s, null, 2) + "\n" : formatSummary(s) + "\n");
     });
 
-  p.command("run")
-    .description("run the float reference interpreter on input_N.pb files, write output_N.pb")
-    .argument("<model>", "ONNX model file")
+  addQuantOptions(
+    p
+      .command("run")
+      .description("run a model on input_N.pb files and write output_N.pb: the float reference, or with --quantized the integer reference")
+      .argument("<model>", "ONNX model file"),
+  )
     .requiredOption("--inputs <dir>", "folder with input_0.pb, input_1.pb, … (ONNX TensorProto)")
     .requiredOption("--out <dir>", "folder to write output_0.pb, … to")
-    .action((file: string, opts: { inputs: string; out: string }) => {
+    .option("--quantized", "quantize (needs --calib) and run the integer reference semantics")
+    .action((file: string, opts: QuantCliOptions & { inputs: string; out: string; quantized?: boolean }) => {
+      if (opts.quantized) {
+        const { model, q } = quantizeFromCli(file, opts, false);
+        const outputs = runQuantized(q.model, readInputs(opts.inputs, model));
+        writeDirAtomic(opts.out, outputFiles(model, outputs));
+        return;
+      }
       const model = loadModel(file);
       verifyModel(model);
-      const feeds = readInputs(opts.inputs, model);
-      const outputs = runModel(model, feeds);
+      const outputs = runModel(model, readInputs(opts.inputs, model));
       writeDirAtomic(opts.out, outputFiles(model, outputs));
     });
+
+  registerQuantize(p, out);
   return p;
 }
 

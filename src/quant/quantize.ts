@@ -12,7 +12,8 @@ import { findOp } from "../../ir/ops/index.js";
 import { intRange, type DType } from "../../ir/dtype.js";
 import { numel, tensor, toFloat64, type Tensor } from "../../ir/tensor.js";
 import { schemeFor, type QuantConfig, type Scheme } from "./config.js";
-import { CLAMPS, isParamInput, WEIGHTED } from "./rules.js";
+import { logSoftmaxOutputType, softmaxOutputType } from "../../ir/kernels/softmax.js";
+import { CLAMPS, EIGHT_BIT_ONLY, isParamInput, WEIGHTED } from "./rules.js";
 
 export interface ActRange {
   min: number;
@@ -215,6 +216,7 @@ export function quantizeModel(
   const whyNot = (n: Node, scheme: Scheme): string | undefined => {
     const def = findOp(n.domain, n.op);
     if (!def?.runInt && !def?.quantTransparent) return "no integer semantics";
+    if (scheme.actBits === 16 && EIGHT_BIT_ONLY.has(n.op)) return "16-bit activations: its integer semantics take 8-bit inputs";
     if (!n.outputs.every((o) => o === "" || isFloat32(o))) return "output is not float32";
     const rule = WEIGHTED[n.op];
     for (let i = 0; i < n.inputs.length; i++) {
@@ -321,10 +323,14 @@ export function quantizeModel(
     }
     const outTypes = node.outputs.map((o): TensorType => {
       if (!o) return { dtype: "float32", shape: null };
-      if (def.quantTransparent) return { ...valueTypes.get(inputs[0]!)!, shape: types.get(o)?.shape ?? null };
+      const shape = types.get(o)?.shape ?? null;
+      if (def.quantTransparent) return { ...valueTypes.get(inputs[0]!)!, shape };
+      // A fixed output grid: probabilities in [0, 1), log-probabilities in [−16, 0] (TFLite's).
+      if (node.op === "Softmax") return softmaxOutputType(shape);
+      if (node.op === "LogSoftmax") return logSoftmaxOutputType(shape);
       const range = rangeFor(o, scheme);
       if (!range) throw new HwacError("HW4020", `value '${o}' has no calibrated range`, { file, node: node.name, op: node.op });
-      return activationType(range, scheme.actBits, scheme.actSymmetric, types.get(o)?.shape ?? null);
+      return activationType(range, scheme.actBits, scheme.actSymmetric, shape);
     });
     const outputs = emitOutputs(node, outTypes);
     nodes.push({ ...node, inputs, outputs, attrs });

@@ -30,6 +30,7 @@ export const WEIGHTED: Readonly<Record<string, WeightedRule>> = {
  * amounts, Resize's scales, shapes, axes). Every other float input is quantized.
  */
 export const PARAM_INPUTS: Readonly<Record<string, readonly number[]>> = {
+  BatchNormalization: [1, 2, 3, 4],
   Clip: [1, 2],
   Pad: [1, 2, 3],
   Resize: [1, 2, 3],
@@ -47,6 +48,9 @@ export const PARAM_INPUTS: Readonly<Record<string, readonly number[]>> = {
   ReduceSum: [1],
   Upsample: [1],
 };
+
+/** Ops whose integer semantics take at most 8-bit inputs (they stay float under 16-bit activations). */
+export const EIGHT_BIT_ONLY: ReadonlySet<string> = new Set(["Softmax", "LogSoftmax"]);
 
 /** Ops whose output takes the range of their single consumer when that consumer only clamps. */
 export const CLAMPS: ReadonlySet<string> = new Set(["Relu", "Clip"]);

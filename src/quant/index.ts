@@ -1,0 +1,64 @@
+/**
+ * `quantize`: a float model and calibration inputs in, a quantized model (hwac's quantized IR)
+ * and its per-layer report out. The stages: prepare (freeze branch-selecting inputs, fold
+ * constants and BatchNorm), calibrate (cached), quantize weights and activations, compare with
+ * the float model.
+ */
+import type { Model } from "../../ir/graph.js";
+import { reshape, type Tensor } from "../../ir/tensor.js";
+import { verifyModel } from "../../ir/verify.js";
+import { staticize, type PassOptions } from "../pipeline.js";
+import { calibrate, rangeFn, type CalibrationResult } from "./calibrate.js";
+import { codebookWeights } from "./codebook.js";
+import type { QuantConfig } from "./config.js";
+import { quantizeModel, type QuantizeResult, type WeightFn } from "./quantize.js";
+import { quantizeNorm } from "./norm.js";
+import { quantizeGRU, quantizeLSTM } from "./recurrent.js";
+import { quantizeWeights } from "./weights.js";
+
+export interface QuantizeOptions extends PassOptions {
+  config: QuantConfig;
+  /** A calibration computed before, or how to get one for the prepared model (e.g. from the cache). */
+  calibration?: CalibrationResult | ((prepared: Model) => CalibrationResult);
+  /** Percentile for the "percentile" method. */
+  percentile?: number;
+  /** Bind every dynamic dimension (for compiling to a static program) instead of keeping them. */
+  static?: boolean;
+}
+
+export interface Quantized extends QuantizeResult {
+  /** The prepared float model the quantized one was made from (the reference for SQNR). */
+  float: Model;
+  calibration: CalibrationResult;
+  /** What preparation decided by itself (frozen inputs). */
+  notices: string[];
+}
+
+/** The default weight quantizer: uniform per-channel grid or Lloyd-Max codebook, per the scheme. */
+export const weightFn: WeightFn = (w, { scheme, axis, seed }) => {
+  // Per-tensor weights are one channel of all elements.
+  const flat = scheme.perChannel ? w : reshape(w, [1, w.data.length]);
+  const ax = scheme.perChannel ? axis : 0;
+  if (scheme.weightFormat === "codebook") {
+    const r = codebookWeights(flat, { bits: scheme.weightBits, axis: ax, perChannel: scheme.perChannel });
+    return { q: reshape(r.q, w.shape), scale: r.scale, clipped: 0 };
+  }
+  const r = quantizeWeights(flat, { bits: scheme.weightBits, axis: ax, rounding: scheme.rounding, seed, clip: scheme.weightClip });
+  const clipped = r.clipped.reduce((a, b) => a + b, 0) / Math.max(1, r.clipped.length);
+  return { q: reshape(r.q, w.shape), scale: r.scale, clipped };
+};
+
+export function quantize(model: Model, calibrationSets: readonly ReadonlyMap<string, Tensor>[], opts: QuantizeOptions): Quantized {
+  const prepared = staticize(model, { ...opts, calibrationSets, keepDynamic: !opts.static });
+  const float = prepared.model;
+  const given = opts.calibration;
+  const calibration = typeof given === "function" ? given(float) : (given ?? calibrate(float, calibrationSets));
+  const result = quantizeModel(float, rangeFn(calibration, opts.percentile), opts.config, weightFn, {
+    LSTM: quantizeLSTM,
+    GRU: quantizeGRU,
+    LayerNormalization: quantizeNorm,
+    InstanceNormalization: quantizeNorm,
+  });
+  verifyModel(result.model);
+  return { ...result, float, calibration, notices: prepared.notices };
+}
