@@ -25,7 +25,9 @@ export interface Mat<T> {
 export type FloatArray = Float32Array | Float64Array;
 /** Integer operands (int4/uint4 tensors are stored one value per byte, so they are Int8/Uint8 arrays). */
 export type IntArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array;
-type Source = FloatArray | IntArray;
+/** Either kind of operand: kernels shared by the float ops and their integer semantics take both. */
+export type NumArray = FloatArray | IntArray;
+type Source = NumArray;
 type Dest = FloatArray | Int32Array;
 
 /**

@@ -9,9 +9,12 @@
  * im2col and col2im take a range of output positions [pos0, pos0 + npos) so callers can bound the
  * matrix's size; the matrix has row pitch `npos`. The last spatial axis is handled as contiguous
  * runs whose valid part is computed once per run, so the inner loops have no bounds checks.
+ *
+ * The same routines serve the integer convolutions on raw codes: the padding then reads `pad`, the
+ * input's zero point (a real 0), and sums into an Int32Array wrap like int32 accumulators.
  */
 import type { Window } from "./conv-geometry.js";
-import type { FloatArray } from "./gemm.js";
+import type { NumArray } from "./gemm.js";
 import { numel } from "../tensor.js";
 
 const GATHER = 0;
@@ -20,18 +23,19 @@ const WEIGHTED = 2;
 type Mode = typeof GATHER | typeof SCATTER | typeof WEIGHTED;
 const NO_WEIGHTS = new Float32Array(0);
 
-export function im2col(img: FloatArray, imgOff: number, channels: number, w: Window, col: FloatArray, pos0: number, npos: number): void {
-  walk(img, imgOff, channels, w, col, 0, npos, pos0, npos, GATHER, NO_WEIGHTS, 0);
+/** Padding taps read `pad`. */
+export function im2col(img: NumArray, imgOff: number, channels: number, w: Window, col: NumArray, pos0: number, npos: number, pad = 0): void {
+  walk(img, imgOff, channels, w, col, 0, npos, pos0, npos, GATHER, NO_WEIGHTS, 0, pad);
 }
 
-export function col2im(col: FloatArray, channels: number, w: Window, img: FloatArray, imgOff: number, pos0: number, npos: number): void {
-  walk(img, imgOff, channels, w, col, 0, npos, pos0, npos, SCATTER, NO_WEIGHTS, 0);
+export function col2im(col: NumArray, channels: number, w: Window, img: NumArray, imgOff: number, pos0: number, npos: number): void {
+  walk(img, imgOff, channels, w, col, 0, npos, pos0, npos, SCATTER, NO_WEIGHTS, 0, 0);
 }
 
-/** out[outOff + pos] += Σ_k weights[wOff + k]·(window k of position pos in one image channel). */
-export function windowDot(img: FloatArray, imgOff: number, w: Window, weights: FloatArray, wOff: number, out: FloatArray, outOff: number): void {
+/** out[outOff + pos] += Σ_k weights[wOff + k]·(window k of position pos in one image channel); padding taps read `pad`. */
+export function windowDot(img: NumArray, imgOff: number, w: Window, weights: NumArray, wOff: number, out: NumArray, outOff: number, pad = 0): void {
   const positions = numel(w.outShape);
-  walk(img, imgOff, 1, w, out, outOff, 0, 0, positions, WEIGHTED, weights, wOff);
+  walk(img, imgOff, 1, w, out, outOff, 0, 0, positions, WEIGHTED, weights, wOff, pad);
 }
 
 /**
@@ -39,9 +43,9 @@ export function windowDot(img: FloatArray, imgOff: number, w: Window, weights: F
  * element the window reads. Matrix element (row, pos) lives at col[colOff + row·rowPitch + pos − pos0].
  */
 function walk(
-  img: FloatArray, imgOff: number, channels: number, w: Window,
-  col: FloatArray, colOff: number, rowPitch: number, pos0: number, npos: number,
-  mode: Mode, weights: FloatArray, wOff: number,
+  img: NumArray, imgOff: number, channels: number, w: Window,
+  col: NumArray, colOff: number, rowPitch: number, pos0: number, npos: number,
+  mode: Mode, weights: NumArray, wOff: number, pad: number,
 ): void {
   const { inShape, outShape, kernel, strides, dilations, padBegin } = w;
   const rank = inShape.length;
@@ -73,6 +77,7 @@ function walk(
       }
       const row = ch * kprod + kk;
       const wt = mode === WEIGHTED ? weights[wOff + row]! : 0;
+      const padTerm = wt * pad;
       let c = colOff + row * rowPitch;
       let j0 = oc[last]!;
       for (let q = pos0; q < end; ) {
@@ -93,11 +98,15 @@ function walk(
           for (let j = a; j < b; j++, i++, src += sLast) img[src] += col[i]!;
         } else if (mode === WEIGHTED) {
           for (let j = a; j < b; j++, i++, src += sLast) col[i] += wt * img[src]!;
+          if (padTerm !== 0) {
+            for (let z = c; z < c + a - j0; z++) col[z] += padTerm;
+            for (let z = i; z < c + len; z++) col[z] += padTerm;
+          }
         } else {
           // Runs are short (one output row), so plain loops beat TypedArray.fill's call overhead.
-          for (let z = c; z < c + a - j0; z++) col[z] = 0;
+          for (let z = c; z < c + a - j0; z++) col[z] = pad;
           for (let j = a; j < b; j++, i++, src += sLast) col[i] = img[src]!;
-          for (let z = i; z < c + len; z++) col[z] = 0;
+          for (let z = i; z < c + len; z++) col[z] = pad;
         }
         c += len;
         q += len;

@@ -1,12 +1,14 @@
 /**
- * Max and average pooling over N-d windows, for MaxPool, AveragePool and the global pools.
- * `x` holds `planes` (batch × channel) row-major images of the window's input shape; `y` receives
- * `planes` images of its output shape. Window starts are computed once per output position; windows
- * lying wholly inside the input read through a table of kernel offsets, only border windows check
- * each tap against the input bounds.
+ * Max and average pooling over N-d windows, for MaxPool, AveragePool and the global pools, and the
+ * integer average pool on quantized codes. `x` holds `planes` (batch × channel) row-major images of
+ * the window's input shape; `y` receives `planes` images of its output shape. Window starts are
+ * computed once per output position; windows lying wholly inside the input read through a table of
+ * kernel offsets, only border windows check each tap against the input bounds.
  */
+import type { TensorType } from "../graph.js";
 import type { Window } from "./conv-geometry.js";
-import type { FloatArray } from "./gemm.js";
+import type { FloatArray, IntArray } from "./gemm.js";
+import { avgPoolParams, requantizeIndexed } from "./requant.js";
 import { numel } from "../tensor.js";
 
 /** Pooling inputs: any numeric storage but 64-bit integers (MaxPool also takes int8/uint8). */
@@ -68,12 +70,21 @@ function layout(w: Window): Layout {
   return { rank, inSize, outSize, kprod, pitch, offsets, taps, starts, interior, base };
 }
 
-/**
- * Max over each window, ignoring padding and NaN. With `indices`, also the flat index into `x` of
- * the first maximum (MaxPool's Indices output); `columnMajor` numbers the spatial axes
- * column-major (storage_order = 1).
- */
-export function maxPool(x: PoolArray, planes: number, w: Window, y: PoolArray, indices?: BigInt64Array, columnMajor = false): void {
+export interface MaxPoolOptions {
+  /** Receives the flat index into `x` of each window's first maximum (MaxPool's Indices output). */
+  readonly indices?: BigInt64Array;
+  /** Number the spatial axes of `indices` column-major (storage_order = 1). */
+  readonly columnMajor?: boolean;
+  /**
+   * The result of a window lying wholly in the padding: −∞ by default; the type's lowest code for
+   * integer codes, so padding never wins, as if padded with that code.
+   */
+  readonly empty?: number;
+}
+
+/** Max over each window, ignoring padding (as if padded with −∞) and NaN. */
+export function maxPool(x: PoolArray, planes: number, w: Window, y: PoolArray, opts: MaxPoolOptions = {}): void {
+  const { indices, columnMajor = false, empty = -Infinity } = opts;
   const L = layout(w);
   const { rank, inSize, outSize, kprod, pitch, offsets, taps, starts, interior, base } = L;
   const inShape = w.inShape;
@@ -110,7 +121,7 @@ export function maxPool(x: PoolArray, planes: number, w: Window, y: PoolArray, i
           }
         }
       }
-      y[yo + pos] = best;
+      y[yo + pos] = arg < 0 ? empty : best;
       if (indices) indices[yo + pos] = BigInt(columnMajor && arg >= 0 ? xo + toColumnMajor(arg - xo, L, inShape) : arg);
     }
   }
@@ -125,12 +136,38 @@ function toColumnMajor(flat: number, L: Layout, inShape: readonly number[]): num
 }
 
 /**
- * Mean over each window. Padding counts toward the divisor only with `countIncludePad`, and then
- * only the declared pads: the overhang of a ceil_mode window past the end padding never counts.
+ * The divisor of each output position's window: the taps inside the input, or with `withPads` those
+ * inside the input and its declared pads (the overhang of a ceil_mode window past the end padding
+ * never counts).
  */
-export function avgPool(x: FloatArray, planes: number, w: Window, y: FloatArray, countIncludePad: boolean): void {
-  const { rank, inSize, outSize, kprod, offsets, taps, starts, interior, base, pitch } = layout(w);
+export function windowCounts(w: Window, withPads: boolean): Int32Array {
+  const { rank, outSize, kprod, taps, starts, interior } = layout(w);
   const { inShape, padBegin, padEnd } = w;
+  const counts = new Int32Array(outSize);
+  for (let pos = 0; pos < outSize; pos++) {
+    if (interior[pos]) {
+      counts[pos] = kprod;
+      continue;
+    }
+    const so = pos * rank;
+    let count = 0;
+    for (let j = 0; j < kprod; j++) {
+      let d = 0;
+      for (; d < rank; d++) {
+        const c = starts[so + d]! + taps[j * rank + d]!;
+        if (withPads ? c < -padBegin[d]! || c >= inShape[d]! + padEnd[d]! : c < 0 || c >= inShape[d]!) break;
+      }
+      if (d === rank) count++;
+    }
+    counts[pos] = count;
+  }
+  return counts;
+}
+
+/** sums[plane·outSize + pos] = Σ x over the taps of window `pos` inside the input, in float64 (exact for integer codes). */
+export function windowSums(x: PoolArray, planes: number, w: Window, sums: Float64Array): void {
+  const { rank, inSize, outSize, kprod, offsets, taps, starts, interior, base, pitch } = layout(w);
+  const { inShape } = w;
   for (let plane = 0; plane < planes; plane++) {
     const xo = plane * inSize;
     const yo = plane * outSize;
@@ -139,28 +176,50 @@ export function avgPool(x: FloatArray, planes: number, w: Window, y: FloatArray,
       if (interior[pos]) {
         const b = xo + base[pos]!;
         for (let j = 0; j < kprod; j++) sum += x[b + offsets[j]!]!;
-        y[yo + pos] = sum / kprod;
-        continue;
-      }
-      const so = pos * rank;
-      let count = 0;
-      let padded = 0;
-      for (let j = 0; j < kprod; j++) {
-        let idx = xo;
-        let inInput = true;
-        let inPadded = true;
-        for (let d = 0; d < rank; d++) {
-          const c = starts[so + d]! + taps[j * rank + d]!;
-          if (c < 0 || c >= inShape[d]!) inInput = false;
-          if (c < -padBegin[d]! || c >= inShape[d]! + padEnd[d]!) inPadded = false;
-          idx += c * pitch[d]!;
+      } else {
+        const so = pos * rank;
+        for (let j = 0; j < kprod; j++) {
+          let idx = xo;
+          let d = 0;
+          for (; d < rank; d++) {
+            const c = starts[so + d]! + taps[j * rank + d]!;
+            if (c < 0 || c >= inShape[d]!) break;
+            idx += c * pitch[d]!;
+          }
+          if (d === rank) sum += x[idx]!;
         }
-        if (inPadded) padded++;
-        if (!inInput) continue;
-        sum += x[idx]!;
-        count++;
       }
-      y[yo + pos] = sum / (countIncludePad ? padded : count);
+      sums[yo + pos] = sum;
     }
   }
+}
+
+/**
+ * Mean over each window. Padding counts toward the divisor only with `countIncludePad`, and then
+ * only the declared pads.
+ */
+export function avgPool(x: FloatArray, planes: number, w: Window, y: FloatArray, countIncludePad: boolean): void {
+  const outSize = numel(w.outShape);
+  const sums = new Float64Array(planes * outSize);
+  windowSums(x, planes, w, sums);
+  const counts = windowCounts(w, countIncludePad);
+  for (let i = 0, pos = 0; i < sums.length; i++, pos = pos + 1 === outSize ? 0 : pos + 1) y[i] = sums[i]! / counts[pos]!;
+}
+
+/**
+ * The integer average pool on codes of type `xType` into codes of `yType`: per window the int32 sum
+ * Σ (x − z_x) over its taps inside the input (a padding tap is a real 0, i.e. contributes 0), then
+ * `requantize` by s_x/(count·s_y) with count the float op's divisor (`avgPoolParams`).
+ */
+export function avgPoolInt(
+  x: IntArray, planes: number, w: Window, countIncludePad: boolean,
+  xType: TensorType | undefined, yType: TensorType | undefined, y: IntArray, what: string,
+): void {
+  const outSize = numel(w.outShape);
+  const valid = windowCounts(w, false);
+  const p = avgPoolParams(xType, yType, countIncludePad ? windowCounts(w, true) : valid, what);
+  const zx = xType!.quant!.zeroPoint[0]!;
+  const acc = new Int32Array(planes * outSize);
+  windowSums(x, planes, w, new Float64Array(acc.buffer.byteLength * 2));
+  requantizeIndexed(acc, y, p.requant, p.index);
 }

@@ -1,4 +1,5 @@
-import { NUMERIC_TYPES, unaryOp } from "../kernels/elementwise.js";
+import { NUMERIC_TYPES } from "../kernels/elementwise.js";
+import { tableOp } from "../kernels/int-table.js";
 import type { OpDef } from "../op.js";
 
-export const Abs: OpDef = unaryOp("Abs", { types: NUMERIC_TYPES, f: Math.abs, big: (x) => (x < 0n ? -x : x) });
+export const Abs: OpDef = tableOp("Abs", { types: NUMERIC_TYPES, f: Math.abs, big: (x) => (x < 0n ? -x : x) });

@@ -1,5 +1,6 @@
 import type { DType } from "../dtype.js";
 import type { Dim, Node } from "../graph.js";
+import { retype } from "../kernels/int-elementwise.js";
 import { concat, moved, normAxis } from "../kernels/layout.js";
 import { opError, type OpDef } from "../op.js";
 import { shapeStr } from "../tensor.js";
@@ -50,5 +51,10 @@ export const Concat: OpDef = {
     const axis = ctx.attrs.int("axis");
     outDims(xs.map((t) => t.shape), axis, ctx);
     return [concat(xs, normAxis(axis, xs[0]!.shape.length, ctx))];
+  },
+  /** Inputs of another type than the output's are rescaled to it (s_i/s_out), the others copied. */
+  runInt(inputs, ctx) {
+    const outT = ctx.outTypes[0]!;
+    return Concat.run(inputs.map((x, i) => x && retype(x, ctx.inTypes[i], outT, `input ${i}`)), ctx);
   },
 };

@@ -1,8 +1,9 @@
-import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
+import { FLOAT_TYPES } from "../kernels/elementwise.js";
+import { tableOp } from "../kernels/int-table.js";
 import type { OpDef } from "../op.js";
 
 /** y = x < 0 ? alpha·(e^x − 1) : x. */
-export const Elu: OpDef = unaryOp("Elu", {
+export const Elu: OpDef = tableOp("Elu", {
   types: FLOAT_TYPES,
   params: (ctx) => ctx.attrs.float("alpha", 1),
   f: (x, alpha) => (x < 0 ? alpha * Math.expm1(x) : x),

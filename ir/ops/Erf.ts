@@ -1,7 +1,8 @@
-import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
+import { FLOAT_TYPES } from "../kernels/elementwise.js";
+import { tableOp } from "../kernels/int-table.js";
 import type { OpDef } from "../op.js";
 
-export const Erf: OpDef = unaryOp("Erf", { types: FLOAT_TYPES, f: erf });
+export const Erf: OpDef = tableOp("Erf", { types: FLOAT_TYPES, f: erf });
 
 // W. J. Cody's rational Chebyshev approximations ("Rational Chebyshev approximations for the error
 // function", Math. Comp. 1969; Netlib SPECFUN CALERF), accurate to ~1e-16 relative in float64.

@@ -1,4 +1,5 @@
-import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
+import { FLOAT_TYPES } from "../kernels/elementwise.js";
+import { tableOp } from "../kernels/int-table.js";
 import type { OpDef } from "../op.js";
 
-export const Exp: OpDef = unaryOp("Exp", { types: FLOAT_TYPES, f: Math.exp });
+export const Exp: OpDef = tableOp("Exp", { types: FLOAT_TYPES, f: Math.exp });

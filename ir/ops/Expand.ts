@@ -13,6 +13,7 @@ function outDims(x: readonly Dim[], shape: readonly number[], ctx: TypeCtx | Eva
 
 export const Expand: OpDef = {
   op: "Expand",
+  quantTransparent: true,
   inferTypes(ctx) {
     const x = ctx.inputs[0]!;
     const shape = knownInts(ctx, 1);

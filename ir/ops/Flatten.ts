@@ -13,6 +13,7 @@ function outDims(dims: readonly Dim[], ctx: TypeCtx | EvalCtx): Dim[] {
 
 export const Flatten: OpDef = {
   op: "Flatten",
+  quantTransparent: true,
   inferTypes(ctx) {
     const x = ctx.inputs[0]!;
     return [moved(x, x.shape ? outDims(x.shape, ctx) : ["?", "?"])];

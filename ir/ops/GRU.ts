@@ -6,9 +6,14 @@
  *   H = (1 − z)⊙ĥ + z⊙H₋₁
  * with X· = Xt·Wᵀ + Wb (+ Rb for z and r), H· = H₋₁·Rᵀ, each pre-activation clipped to ±clip,
  * and f, g = Sigmoid, Tanh by default. Outputs Y and Y_h.
+ * Integer semantics (default activations, no clip): docs/numerics.md.
  */
+import { clamp as saturate, mulShiftRound } from "../numeric.js";
 import type { OpDef } from "../op.js";
+import { lookupInterp, mulRound, Q0_15 } from "../kernels/fixed-point.js";
+import type { IntArray } from "../kernels/gemm.js";
 import { clamp, inferRecurrent, product, Recurrence, type Cell } from "../kernels/recurrent.js";
+import { addPre, GRU_KIND, intProduct, IntRecurrence, type IntCell, type RecurrentIntParams } from "../kernels/recurrent-int.js";
 
 const GATES = 3;
 
@@ -85,6 +90,91 @@ function resetFirstCell(rec: Recurrence, d: number, h: Float32Array): Cell {
   };
 }
 
+const ONE = 2 ** Q0_15.frac;
+
+/**
+ * H = (1 − z)·ĥ + z·H₋₁ in the hidden type, z and ĥ in Q0.15: (2^15 − z)·ĥ is a Q0.30 product
+ * requantized like the LSTM's o·tanh(C), z·(H₋₁ − z_h) is rounded back to hidden-type units.
+ */
+function blender(p: RecurrentIntParams): (z: number, cand: number, hPrev: number) => number {
+  const { outMul, hidden } = p;
+  return (z, cand, hPrev) =>
+    saturate(hidden.zp + mulShiftRound((ONE - z) * cand, outMul.m0, outMul.shift) + mulRound(z, hPrev - hidden.zp, Q0_15.frac), hidden.lo, hidden.hi);
+}
+
+/** Integer form of linearBeforeResetCell: r (Q0.15) scales the requantized Q3.12 recurrent term. */
+function linearBeforeResetCellInt(rec: IntRecurrence, d: number, h: IntArray): IntCell {
+  const { batch, hidden: n } = rec;
+  const { sigmoid, tanh, hidden } = rec.params;
+  const width = GATES * n;
+  const acc = new Int32Array(batch * width);
+  const recur = intProduct(h, hidden.zp, rec.recurrenceWeights(d), acc, batch, width, n);
+  const term = rec.recurrentTerm(d);
+  const blend = blender(rec.params);
+  return {
+    step(xw, rows) {
+      recur();
+      for (let b = 0; b < batch; b++) {
+        const row = rows[b]!;
+        if (row < 0) continue;
+        const a = b * width;
+        const s = b * n;
+        for (let j = 0; j < n; j++) {
+          const z = lookupInterp(sigmoid, addPre(xw[row + j]!, term(acc[a + j]!, j)));
+          const reset = lookupInterp(sigmoid, addPre(xw[row + n + j]!, term(acc[a + n + j]!, n + j)));
+          const hh = mulRound(reset, term(acc[a + 2 * n + j]!, 2 * n + j), Q0_15.frac);
+          const cand = lookupInterp(tanh, addPre(xw[row + 2 * n + j]!, hh));
+          h[s + j] = blend(z, cand, h[s + j]!);
+        }
+      }
+    },
+  };
+}
+
+/**
+ * Integer form of resetFirstCell: r⊙(H₋₁ − z_h) is rounded to hidden-type units (zero point 0)
+ * and feeds the second GEMM, whose accumulator requantizes with the recurrent multipliers.
+ */
+function resetFirstCellInt(rec: IntRecurrence, d: number, h: IntArray): IntCell {
+  const { batch, hidden: n } = rec;
+  const { sigmoid, tanh, hidden } = rec.params;
+  const r = rec.recurrenceWeights(d);
+  const zr = new Int32Array(batch * 2 * n);
+  const z = new Int16Array(batch * n);
+  const resetH = new Int32Array(batch * n);
+  const hh = new Int32Array(batch * n);
+  const gates = intProduct(h, hidden.zp, r.subarray(0, 2 * n * n), zr, batch, 2 * n, n);
+  const candidate = intProduct(resetH, 0, r.subarray(2 * n * n), hh, batch, n, n);
+  const term = rec.recurrentTerm(d);
+  const blend = blender(rec.params);
+  return {
+    step(xw, rows) {
+      gates();
+      for (let b = 0; b < batch; b++) {
+        const row = rows[b]!;
+        if (row < 0) continue;
+        const a = b * 2 * n;
+        const s = b * n;
+        for (let j = 0; j < n; j++) {
+          z[s + j] = lookupInterp(sigmoid, addPre(xw[row + j]!, term(zr[a + j]!, j)));
+          const reset = lookupInterp(sigmoid, addPre(xw[row + n + j]!, term(zr[a + n + j]!, n + j)));
+          resetH[s + j] = mulRound(reset, h[s + j]! - hidden.zp, Q0_15.frac);
+        }
+      }
+      candidate();
+      for (let b = 0; b < batch; b++) {
+        const row = rows[b]!;
+        if (row < 0) continue;
+        const s = b * n;
+        for (let j = 0; j < n; j++) {
+          const cand = lookupInterp(tanh, addPre(xw[row + 2 * n + j]!, term(hh[s + j]!, 2 * n + j)));
+          h[s + j] = blend(z[s + j]!, cand, h[s + j]!);
+        }
+      }
+    },
+  };
+}
+
 export const GRU: OpDef = {
   op: "GRU",
   inferTypes: (ctx) => inferRecurrent(ctx, GATES),
@@ -92,6 +182,12 @@ export const GRU: OpDef = {
     const rec = new Recurrence(inputs, ctx, GATES, ["Sigmoid", "Tanh"]);
     const h0 = rec.initialState(inputs[5], "initial_h");
     const cell = ctx.attrs.int("linear_before_reset", 0) !== 0 ? linearBeforeResetCell : resetFirstCell;
+    return rec.run([h0], (d, [h]) => cell(rec, d, h!));
+  },
+  runInt(inputs, ctx) {
+    const rec = new IntRecurrence(inputs, ctx, GRU_KIND);
+    const h0 = rec.initialHidden(inputs[5]);
+    const cell = ctx.attrs.int("linear_before_reset", 0) !== 0 ? linearBeforeResetCellInt : resetFirstCellInt;
     return rec.run([h0], (d, [h]) => cell(rec, d, h!));
   },
 };

@@ -10,6 +10,7 @@ function outDims(data: readonly Dim[], indices: readonly Dim[], axis: number): D
 
 export const Gather: OpDef = {
   op: "Gather",
+  quantTransparent: true,
   inferTypes(ctx) {
     const [x, idx] = [ctx.inputs[0]!, ctx.inputs[1]!];
     if (!x.shape || !idx.shape) return [moved(x, null)];

@@ -1,11 +1,12 @@
-import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
+import { FLOAT_TYPES } from "../kernels/elementwise.js";
+import { tableOp } from "../kernels/int-table.js";
 import { opError, type OpDef } from "../op.js";
 import { erf } from "./Erf.js";
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /** approximate="none": x·Φ(x) = x/2·(1 + erf(x/√2)); "tanh": x/2·(1 + tanh(√(2/π)·(x + 0.044715x³))). */
-export const Gelu: OpDef = unaryOp("Gelu", {
+export const Gelu: OpDef = tableOp("Gelu", {
   types: FLOAT_TYPES,
   params: (ctx) => {
     const approximate = ctx.attrs.string("approximate", "none");

@@ -1,8 +1,9 @@
-import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
+import { FLOAT_TYPES } from "../kernels/elementwise.js";
+import { tableOp } from "../kernels/int-table.js";
 import type { OpDef } from "../op.js";
 
 /** y = x · HardSigmoid(x) with alpha = 1/6, beta = 0.5. */
-export const HardSwish: OpDef = unaryOp("HardSwish", {
+export const HardSwish: OpDef = tableOp("HardSwish", {
   types: FLOAT_TYPES,
   f: (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5)),
 });

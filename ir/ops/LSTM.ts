@@ -5,9 +5,14 @@
  *   o = f(Xo + Ho + Po⊙C)      H = o⊙h(C)
  * with X· = Xt·Wᵀ + Wb + Rb, H· = H₋₁·Rᵀ, each gate's pre-activation clipped to ±clip (not C,
  * as in onnxruntime), and f, g, h = Sigmoid, Tanh, Tanh by default. Outputs Y, Y_h, Y_c.
+ * Integer semantics (default activations, no clip, peepholes or input_forget): docs/numerics.md.
  */
+import { clamp as saturate, requantize } from "../numeric.js";
 import type { OpDef } from "../op.js";
+import { formatRange, lookupInterp, mulRound, Q0_15, Q3_12, shiftRound } from "../kernels/fixed-point.js";
+import type { IntArray } from "../kernels/gemm.js";
 import { clamp, inferRecurrent, product, Recurrence, type Cell } from "../kernels/recurrent.js";
+import { addPre, intProduct, IntRecurrence, LSTM_KIND, type IntCell } from "../kernels/recurrent-int.js";
 
 const GATES = 4;
 
@@ -55,6 +60,47 @@ function lstmCell(
   };
 }
 
+/**
+ * The integer cell: gates in Q0.15 from Q3.12 pre-activations, C = f·C₋₁ + i·c in the cell
+ * format (each product rounded once), H = o·tanh(C) requantized from Q0.30 to the hidden type.
+ */
+function lstmCellInt(rec: IntRecurrence, d: number, h: IntArray, c: IntArray): IntCell {
+  const { batch, hidden: n } = rec;
+  const { sigmoid, tanh, cell, outMul, hidden } = rec.params;
+  const width = GATES * n;
+  const acc = new Int32Array(batch * width);
+  const recur = intProduct(h, hidden.zp, rec.recurrenceWeights(d), acc, batch, width, n);
+  const term = rec.recurrentTerm(d);
+  const [cLo, cHi] = formatRange(cell);
+  const [preLo, preHi] = formatRange(Q3_12);
+  // f·C₋₁ keeps C's format, i·c drops from Q0.30 to it, and C enters tanh in Q3.12, where
+  // saturating costs nothing: tanh(±8) rounds to ±1 in Q0.15.
+  const fShift = Q0_15.frac;
+  const icShift = 2 * Q0_15.frac - cell.frac;
+  const toPre = cell.frac - Q3_12.frac;
+  return {
+    step(xw, rows) {
+      recur();
+      for (let b = 0; b < batch; b++) {
+        const row = rows[b]!;
+        if (row < 0) continue;
+        const a = b * width;
+        const s = b * n;
+        for (let j = 0; j < n; j++) {
+          const i = lookupInterp(sigmoid, addPre(xw[row + j]!, term(acc[a + j]!, j)));
+          const o = lookupInterp(sigmoid, addPre(xw[row + n + j]!, term(acc[a + n + j]!, n + j)));
+          const f = lookupInterp(sigmoid, addPre(xw[row + 2 * n + j]!, term(acc[a + 2 * n + j]!, 2 * n + j)));
+          const cand = lookupInterp(tanh, addPre(xw[row + 3 * n + j]!, term(acc[a + 3 * n + j]!, 3 * n + j)));
+          const cNew = saturate(mulRound(f, c[s + j]!, fShift) + mulRound(i, cand, icShift), cLo, cHi);
+          c[s + j] = cNew;
+          const t = lookupInterp(tanh, shiftRound(cNew, toPre, preLo, preHi));
+          h[s + j] = requantize(o * t, outMul.m0, outMul.shift, hidden.zp, hidden.lo, hidden.hi);
+        }
+      }
+    },
+  };
+}
+
 export const LSTM: OpDef = {
   op: "LSTM",
   inferTypes: (ctx) => inferRecurrent(ctx, GATES),
@@ -68,5 +114,11 @@ export const LSTM: OpDef = {
     const peepholes = p ? rec.values(p, "P") : new Float32Array(rec.dirs * 3 * rec.hidden);
     const inputForget = ctx.attrs.int("input_forget", 0) !== 0;
     return rec.run([h0, c0], (d, [h, c]) => lstmCell(rec, d, h!, c!, peepholes, inputForget));
+  },
+  runInt(inputs, ctx) {
+    const rec = new IntRecurrence(inputs, ctx, LSTM_KIND);
+    const h0 = rec.initialHidden(inputs[5]);
+    const c0 = rec.initialCell(inputs[6]);
+    return rec.run([h0, c0], (d, [h, c]) => lstmCellInt(rec, d, h!, c!));
   },
 };

@@ -1,4 +1,5 @@
-import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
+import { FLOAT_TYPES } from "../kernels/elementwise.js";
+import { tableOp } from "../kernels/int-table.js";
 import type { OpDef } from "../op.js";
 
-export const Log: OpDef = unaryOp("Log", { types: FLOAT_TYPES, f: Math.log });
+export const Log: OpDef = tableOp("Log", { types: FLOAT_TYPES, f: Math.log });

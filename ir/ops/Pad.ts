@@ -1,8 +1,10 @@
 import type { Attrs } from "../attrs.js";
 import { allocate } from "../dtype.js";
 import type { Dim } from "../graph.js";
+import { quantizeReal, retype } from "../kernels/int-elementwise.js";
 import { elementOf, gatherAxes, intsArg, knownInts, mappedTable, moved, normAxes, type Scalar } from "../kernels/layout.js";
 import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
+import { perTensor } from "../quant-params.js";
 import { strides, type Tensor } from "../tensor.js";
 
 type Mode = "constant" | "reflect" | "edge" | "wrap";
@@ -72,8 +74,16 @@ function padValue(x: Tensor, inputs: readonly (Tensor | undefined)[], attrs: Att
   return attr === undefined ? (allocate(x.dtype, 1)[0] as Scalar) : elementOf(x.dtype, attr);
 }
 
+/** The constant pad value as a real number, for padding quantized codes (the quantizer leaves it float). */
+function realPadValue(inputs: readonly (Tensor | undefined)[], attrs: Attrs): number {
+  const v = inputs[2];
+  if (v && v.data.length > 0) return Number(v.data[0]);
+  return attrs.optFloat("value") ?? 0;
+}
+
 export const Pad: OpDef = {
   op: "Pad",
+  quantTransparent: true,
   inferTypes(ctx) {
     const x = ctx.inputs[0]!;
     modeOf(ctx);
@@ -87,18 +97,29 @@ export const Pad: OpDef = {
   },
   run(inputs, ctx) {
     const x = need(inputs, 0, ctx);
-    const mode = modeOf(ctx);
-    const pads = intsArg(inputs, 1, ctx.attrs, padsAttr(ctx.attrs));
-    if (!pads) throw opError(ctx, "expected pads");
-    const [begin, end] = padsPerAxis(x.shape.length, pads, intsArg(inputs, 3, ctx.attrs), ctx);
-    const shape = outDims(x.shape, begin, end, ctx) as number[];
-    const st = strides(x.shape);
-    const source = SOURCE[mode];
-    const tables = shape.map((n, k) => {
-      const d = x.shape[k]!;
-      if (d === 0 && n > 0 && mode !== "constant") throw opError(ctx, `cannot ${mode}-pad the empty axis ${k}`);
-      return mappedTable(n, st[k]!, (i) => source(i - begin[k]!, d));
-    });
-    return [gatherAxes(x, shape, tables, padValue(x, inputs, ctx.attrs))];
+    return [pad(x, inputs, ctx, padValue(x, inputs, ctx.attrs))];
+  },
+  /** Constant mode pads with the pad value's code in the input type (0 gives z); the other modes copy codes. */
+  runInt(inputs, ctx) {
+    const x = need(inputs, 0, ctx);
+    const value = quantizeReal(realPadValue(inputs, ctx.attrs), perTensor(ctx.inTypes[0], "the input"));
+    return [retype(pad(x, inputs, ctx, value), ctx.inTypes[0], ctx.outTypes[0]!)];
   },
 };
+
+/** `x` padded as the node says, constant positions holding `value`. */
+function pad(x: Tensor, inputs: readonly (Tensor | undefined)[], ctx: EvalCtx, value: Scalar): Tensor {
+  const mode = modeOf(ctx);
+  const pads = intsArg(inputs, 1, ctx.attrs, padsAttr(ctx.attrs));
+  if (!pads) throw opError(ctx, "expected pads");
+  const [begin, end] = padsPerAxis(x.shape.length, pads, intsArg(inputs, 3, ctx.attrs), ctx);
+  const shape = outDims(x.shape, begin, end, ctx) as number[];
+  const st = strides(x.shape);
+  const source = SOURCE[mode];
+  const tables = shape.map((n, k) => {
+    const d = x.shape[k]!;
+    if (d === 0 && n > 0 && mode !== "constant") throw opError(ctx, `cannot ${mode}-pad the empty axis ${k}`);
+    return mappedTable(n, st[k]!, (i) => source(i - begin[k]!, d));
+  });
+  return gatherAxes(x, shape, tables, value);
+}

@@ -39,6 +39,7 @@ function outDims(inDims: readonly Dim[], spec: readonly number[], allowzero: boo
 
 export const Reshape: OpDef = {
   op: "Reshape",
+  quantTransparent: true,
   inferTypes(ctx) {
     const x = ctx.inputs[0]!;
     const allowzero = ctx.attrs.int("allowzero", 0) === 1;

@@ -1,5 +1,7 @@
 import type { Dim } from "../graph.js";
-import { elementOf, gatherAxes, identityTables, mappedTable, moved, normAxes } from "../kernels/layout.js";
+import { quantizeReal, retype } from "../kernels/int-elementwise.js";
+import { resampleInt } from "../kernels/int-resize.js";
+import { elementOf, gatherAxes, identityTables, mappedTable, moved, normAxes, type Scalar } from "../kernels/layout.js";
 import {
   interpolationTaps,
   isIdentity,
@@ -12,6 +14,7 @@ import {
   type Sampling,
 } from "../kernels/resize.js";
 import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
+import { perTensor } from "../quant-params.js";
 import { fromFloat64, strides, toFloat64, toNumbers, type Tensor } from "../tensor.js";
 
 type Ctx = TypeCtx | EvalCtx;
@@ -121,6 +124,8 @@ function operandValues(t: Tensor | undefined): readonly number[] | undefined {
 
 export const Resize: OpDef = {
   op: "Resize",
+  // Interpolation stays within the input's range, so the quantizer gives the output the input's type.
+  quantTransparent: true,
   inferTypes(ctx) {
     const x = ctx.inputs[0]!;
     sampling(ctx);
@@ -141,33 +146,8 @@ export const Resize: OpDef = {
   },
   run(inputs, ctx) {
     const x = need(inputs, 0, ctx);
-    const s = sampling(ctx);
-    const pos = positions(ctx.opset);
-    const o: Operands = {
-      // Only tf_crop_and_resize reads roi; exporters pass placeholders otherwise.
-      roi: pos.roi === undefined || s.coord !== "tf_crop_and_resize" ? undefined : operandValues(inputs[pos.roi]),
-      scales: operandValues(inputs[pos.scales]),
-      sizes: pos.sizes === undefined ? undefined : operandValues(inputs[pos.sizes]),
-    };
-    const p = plan(x.shape, o, ctx);
-    const shape = p.shape as number[];
-    const axes: AxisResize[] = x.shape.map((inLen, k) => ({
-      inLen,
-      outLen: shape[k]!,
-      scale: p.scale[k]!,
-      roiStart: p.roi[k]![0],
-      roiEnd: p.roi[k]![1],
-    }));
-    if (s.mode === "nearest") {
-      const st = strides(x.shape);
-      const tables = identityTables(x.shape);
-      axes.forEach((a, k) => {
-        if (isIdentity(a, s)) return;
-        const src = nearestIndices(a, s);
-        tables[k] = mappedTable(a.outLen, st[k]!, (i) => src[i]!);
-      });
-      return [gatherAxes(x, shape, tables, elementOf(x.dtype, s.extrapolation))];
-    }
+    const { s, shape, axes } = geometry(x, inputs, ctx);
+    if (s.mode === "nearest") return [nearest(x, shape, axes, s, elementOf(x.dtype, s.extrapolation))];
     if (x.dtype === "string" || x.dtype === "bool") throw opError(ctx, `${s.mode} resizing needs numbers, got ${x.dtype}`);
     let values = toFloat64(x);
     const cur = [...x.shape];
@@ -179,4 +159,48 @@ export const Resize: OpDef = {
     }
     return [fromFloat64(x.dtype, shape, values)];
   },
+  /** Nearest copies codes; linear and cubic interpolate with integer weights (docs/numerics-elementwise.md). */
+  runInt(inputs, ctx) {
+    const x = need(inputs, 0, ctx);
+    const { s, shape, axes } = geometry(x, inputs, ctx);
+    const inT = ctx.inTypes[0];
+    const outT = ctx.outTypes[0]!;
+    if (s.mode !== "nearest") return [resampleInt(x, inT, outT, axes, s)];
+    const fill = quantizeReal(s.extrapolation, perTensor(inT, "the input"));
+    return [retype(nearest(x, shape, axes, s, fill), inT, outT)];
+  },
 };
+
+/** The sampling, the output shape and each input axis's resize, from the node and its operands. */
+function geometry(x: Tensor, inputs: readonly (Tensor | undefined)[], ctx: EvalCtx): { s: Sampling; shape: number[]; axes: AxisResize[] } {
+  const s = sampling(ctx);
+  const pos = positions(ctx.opset);
+  const o: Operands = {
+    // Only tf_crop_and_resize reads roi; exporters pass placeholders otherwise.
+    roi: pos.roi === undefined || s.coord !== "tf_crop_and_resize" ? undefined : operandValues(inputs[pos.roi]),
+    scales: operandValues(inputs[pos.scales]),
+    sizes: pos.sizes === undefined ? undefined : operandValues(inputs[pos.sizes]),
+  };
+  const p = plan(x.shape, o, ctx);
+  const shape = p.shape as number[];
+  const axes: AxisResize[] = x.shape.map((inLen, k) => ({
+    inLen,
+    outLen: shape[k]!,
+    scale: p.scale[k]!,
+    roiStart: p.roi[k]![0],
+    roiEnd: p.roi[k]![1],
+  }));
+  return { s, shape, axes };
+}
+
+/** Nearest sampling: an index gather, so any element type (and quantized codes) copy unchanged. */
+function nearest(x: Tensor, shape: readonly number[], axes: readonly AxisResize[], s: Sampling, fill: Scalar): Tensor {
+  const st = strides(x.shape);
+  const tables = identityTables(x.shape);
+  axes.forEach((a, k) => {
+    if (isIdentity(a, s)) return;
+    const src = nearestIndices(a, s);
+    tables[k] = mappedTable(a.outLen, st[k]!, (i) => src[i]!);
+  });
+  return gatherAxes(x, shape, tables, fill);
+}

@@ -1,7 +1,8 @@
-import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
+import { FLOAT_TYPES } from "../kernels/elementwise.js";
+import { tableOp } from "../kernels/int-table.js";
 import type { OpDef } from "../op.js";
 
-export const Sigmoid: OpDef = unaryOp("Sigmoid", { types: FLOAT_TYPES, f: sigmoid });
+export const Sigmoid: OpDef = tableOp("Sigmoid", { types: FLOAT_TYPES, f: sigmoid });
 
 /** 1 / (1 + e^-x), evaluated so that e^|x| never overflows. */
 export function sigmoid(x: number): number {

@@ -57,6 +57,7 @@ function plan(dims: readonly Dim[], a: Args, ctx: TypeCtx | EvalCtx): AxisSlice[
 
 export const Slice: OpDef = {
   op: "Slice",
+  quantTransparent: true,
   inferTypes(ctx) {
     const x = ctx.inputs[0]!;
     // Opsets before 10 give starts, ends and axes as attributes, and have no steps.

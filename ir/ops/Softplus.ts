@@ -1,7 +1,8 @@
-import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
+import { FLOAT_TYPES } from "../kernels/elementwise.js";
+import { tableOp } from "../kernels/int-table.js";
 import type { OpDef } from "../op.js";
 
-export const Softplus: OpDef = unaryOp("Softplus", { types: FLOAT_TYPES, f: softplus });
+export const Softplus: OpDef = tableOp("Softplus", { types: FLOAT_TYPES, f: softplus });
 
 /** ln(1 + e^x), evaluated so that e^x never overflows and small results keep their precision. */
 export function softplus(x: number): number {

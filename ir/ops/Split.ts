@@ -27,6 +27,7 @@ function partSizes(dim: Dim, split: readonly number[] | undefined, ctx: TypeCtx 
 
 export const Split: OpDef = {
   op: "Split",
+  quantTransparent: true,
   inferTypes(ctx) {
     const x = ctx.inputs[0]!;
     const n = ctx.node.outputs.length;

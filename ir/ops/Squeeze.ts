@@ -18,6 +18,7 @@ function outDims(dims: readonly Dim[], axes: readonly number[] | undefined, ctx:
 
 export const Squeeze: OpDef = {
   op: "Squeeze",
+  quantTransparent: true,
   inferTypes(ctx) {
     const x = ctx.inputs[0]!;
     // Opsets before 13 give axes as an attribute.

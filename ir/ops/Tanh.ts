@@ -1,4 +1,5 @@
-import { FLOAT_TYPES, unaryOp } from "../kernels/elementwise.js";
+import { FLOAT_TYPES } from "../kernels/elementwise.js";
+import { tableOp } from "../kernels/int-table.js";
 import type { OpDef } from "../op.js";
 
-export const Tanh: OpDef = unaryOp("Tanh", { types: FLOAT_TYPES, f: Math.tanh });
+export const Tanh: OpDef = tableOp("Tanh", { types: FLOAT_TYPES, f: Math.tanh });

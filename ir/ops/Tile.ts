@@ -11,6 +11,7 @@ function checkRepeats(repeats: readonly number[], rank: number, ctx: TypeCtx | E
 
 export const Tile: OpDef = {
   op: "Tile",
+  quantTransparent: true,
   inferTypes(ctx) {
     const x = ctx.inputs[0]!;
     const repeats = knownInts(ctx, 1);

@@ -11,6 +11,7 @@ function permOf(rank: number, ctx: TypeCtx | EvalCtx): number[] {
 
 export const Transpose: OpDef = {
   op: "Transpose",
+  quantTransparent: true,
   inferTypes(ctx) {
     const x = ctx.inputs[0]!;
     if (!x.shape) return [moved(x, null)];

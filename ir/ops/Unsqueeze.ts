@@ -13,6 +13,7 @@ function outDims(dims: readonly Dim[], axes: readonly number[], ctx: TypeCtx | E
 
 export const Unsqueeze: OpDef = {
   op: "Unsqueeze",
+  quantTransparent: true,
   inferTypes(ctx) {
     const x = ctx.inputs[0]!;
     // Opsets before 13 give axes as an attribute.

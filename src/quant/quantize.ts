@@ -226,6 +226,10 @@ export function quantizeModel(
       if (rule && i === rule.weight && n.op !== "MatMul") return "weight is not a constant";
       if (!isConst(v) && !qName.has(v) && !rangeFor(v, scheme)) return `input '${v}' has no calibrated range`;
     }
+    if (!def.quantTransparent && n.op !== "Softmax" && n.op !== "LogSoftmax") {
+      const unranged = n.outputs.find((o) => o !== "" && !rangeFor(o, scheme));
+      if (unranged !== undefined) return `output '${unranged}' has no calibrated range (never computed on the calibration inputs)`;
+    }
     if (n.op === "Gemm" && n.inputs[2]) {
       const c = types.get(n.inputs[2])?.shape;
       const nOut = types.get(n.outputs[0]!)?.shape?.at(-1);
