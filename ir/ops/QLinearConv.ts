@@ -69,4 +69,8 @@ export const QLinearConv: OpDef = {
     }
     return [out];
   },
+  /** ONNX already defines this op on integer codes: its semantics are the integer ones. */
+  runInt(inputs, ctx) {
+    return QLinearConv.run(inputs, ctx);
+  },
 };

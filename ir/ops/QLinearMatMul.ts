@@ -74,6 +74,10 @@ export const QLinearMatMul: OpDef = {
     }
     return [out];
   },
+  /** ONNX already defines this op on integer codes: its semantics are the integer ones. */
+  runInt(inputs, ctx) {
+    return QLinearMatMul.run(inputs, ctx);
+  },
 };
 
 /** For each element of `out`, the index into each operand broadcast to it. */

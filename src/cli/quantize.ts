@@ -166,7 +166,7 @@ export function registerQuantize(program: Command, out: (s: string) => void): vo
         config,
         calibration: { sets: data.sets.length, cached: cached() },
         mixedPrecision: mixed ? { lowered: mixed.lowered, sensitivity: mixed.sensitivity, outputSqnrDb: mixed.outputSqnrDb } : null,
-        qdqNearestForm: qdq.nearestForm,
+        qdqNearestForm: qdq.nearest,
       });
       const reportPath = o.report ?? o.output!.replace(/\.onnx$/, "") + ".report.json";
       writeFileAtomic(o.output!, encodeModel(qdq.model));

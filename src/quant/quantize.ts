@@ -292,7 +292,12 @@ export function quantizeModel(
     // Data inputs first: the bias scale depends on the input's.
     for (let i = 0; i < inputs.length; i++) {
       const v = inputs[i]!;
-      if (!v || isParamInput(node, i) || !isFloat32(v)) continue;
+      if (!v) continue;
+      if (isParamInput(node, i) || !isFloat32(v)) {
+        // Parameters are read as reals even when a quantized node computed them.
+        inputs[i] = floatInput(v);
+        continue;
+      }
       if (rule && (i === rule.weight || i === rule.bias) && isConst(v)) continue;
       inputs[i] = quantizedInput(v, scheme);
     }
@@ -366,7 +371,7 @@ function scaled(t: Tensor, k: number): Tensor {
 }
 
 /** Bias to int32 with scale s_x·s_w[c] per output channel (the last axis of a bias is its channel). */
-function quantizeBias(b: Tensor, sx: number, sw: Float32Array): { q: Tensor; quant: QuantParams } {
+export function quantizeBias(b: Tensor, sx: number, sw: Float32Array): { q: Tensor; quant: QuantParams } {
   const x = toFloat64(b);
   const n = x.length;
   const scale = new Float32Array(sw.length);
