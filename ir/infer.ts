@@ -40,7 +40,8 @@ export function inferGraph(
 ): TensorType[] {
   for (const i of graph.inputs) types.set(i.name, i.type);
   for (const [name, t] of graph.initializers) {
-    types.set(name, typeOfTensor(t));
+    const quant = graph.valueTypes.get(name)?.quant;
+    types.set(name, quant ? { ...typeOfTensor(t), quant } : typeOfTensor(t));
     consts.set(name, t);
   }
   for (const node of graph.nodes) {
@@ -53,10 +54,14 @@ export function inferGraph(
     });
     const inConsts = node.inputs.map((n) => (n === "" ? undefined : consts.get(n)));
     const attrs = attrsOf(node);
+    // A quantized node stands for its float op: the op's shape rule applies to the real values,
+    // and the element types and scales are the quantizer's (the declared types).
+    const quantized = !def.definedOnCodes && inTypes.some((t) => t?.quant);
+    const ruleInputs = quantized ? inTypes.map((t) => (t?.quant ? { dtype: "float32" as const, shape: t.shape } : t)) : inTypes;
     const ctx: TypeCtx = {
       node,
       attrs,
-      inputs: inTypes,
+      inputs: ruleInputs,
       consts: inConsts,
       opset,
       inferSubgraph: (g) => inferGraph(g, new Map(types), new Map(consts), opset, file),
@@ -71,7 +76,10 @@ export function inferGraph(
     node.outputs.forEach((name, k) => {
       if (name === "") return;
       const declared = graph.valueTypes.get(name);
-      const t = outTypes[k] ?? declared ?? { dtype: "float32", shape: null };
+      const inferred = outTypes[k] ?? declared ?? { dtype: "float32", shape: null };
+      // Scales and zero points are the quantizer's: a type rule cannot know them.
+      const keepQuant = declared?.quant && (quantized || inferred.dtype === declared.dtype);
+      const t = keepQuant ? { ...declared, shape: inferred.shape } : inferred;
       types.set(name, refine(t, declared));
     });
     if ((node.op === "Shape" || node.op === "Size") && inTypes[0] && isStatic(inTypes[0].shape)) {

@@ -181,7 +181,7 @@ function runNode(
     if (opts.integer) {
       const inTypes = node.inputs.map((n) => (n === "" ? undefined : typeIn(scope, n)));
       const outTypes = node.outputs.map((n) => typeIn(scope, n) ?? { dtype: "float32" as const, shape: null });
-      if (inTypes.some((t) => t?.quant) || outTypes.some((t) => t.quant)) {
+      if (!def.definedOnCodes && (inTypes.some((t) => t?.quant) || outTypes.some((t) => t.quant))) {
         if (def.runInt) return def.runInt(inputs, { ...ctx, inTypes, outTypes });
         if (!def.quantTransparent || !sameQuant([...inTypes, ...outTypes])) {
           throw new HwacError("HW4001", `op ${node.op} has no integer semantics for these quantized types`, where);

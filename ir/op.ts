@@ -64,6 +64,12 @@ export interface OpDef {
    * unchanged to integer codes when every quantized input and output share one scale and zero point.
    */
   readonly quantTransparent?: boolean;
+  /**
+   * Set for ops whose ONNX definition already works on integer codes (QuantizeLinear,
+   * QLinearConv, …): in a quantized graph they run their own `run` and their type rule sees
+   * the real element types.
+   */
+  readonly definedOnCodes?: boolean;
 }
 
 /** An error in a node's use of an op (bad attribute, incompatible shapes), naming the node. */

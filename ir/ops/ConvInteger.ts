@@ -54,8 +54,5 @@ export const ConvInteger: OpDef = {
     checkIntOperand(ctx, "w", w.dtype, wZero?.dtype);
     return [convAccumulators(ctx, x, xZero, w, wZero)];
   },
-  /** ONNX already defines this op on integer codes: its semantics are the integer ones. */
-  runInt(inputs, ctx) {
-    return ConvInteger.run(inputs, ctx);
-  },
+  definedOnCodes: true,
 };

@@ -38,8 +38,5 @@ export const DequantizeLinear: OpDef = {
     const layout = quantLayout(x.shape, scale.shape, ctx.attrs.int("axis", 1), ctx.attrs.int("block_size", 0));
     return [dequantizeTensor(x, scale, zeroPoint, layout, outputType(ctx, scale.dtype))];
   },
-  /** At a quantized graph's boundary the conversion is this op's own (ONNX) definition. */
-  runInt(inputs, ctx) {
-    return DequantizeLinear.run(inputs, ctx);
-  },
+  definedOnCodes: true,
 };

@@ -39,4 +39,5 @@ export const DynamicQuantizeLinear: OpDef = {
     const y = quantizeTensor(x, scale, zeroPoint, { layout: perTensorLayout(numel(x.shape)), dtype: "uint8", precision: "float32" });
     return [y, scale, zeroPoint];
   },
+  definedOnCodes: true,
 };

@@ -86,8 +86,5 @@ export const MatMulInteger: OpDef = {
     checkIntOperand(ctx, "B", b.dtype, bZero?.dtype);
     return [matmulAccumulators(ctx, a, aZero, b, bZero)];
   },
-  /** ONNX already defines this op on integer codes: its semantics are the integer ones. */
-  runInt(inputs, ctx) {
-    return MatMulInteger.run(inputs, ctx);
-  },
+  definedOnCodes: true,
 };

@@ -69,8 +69,5 @@ export const QLinearConv: OpDef = {
     }
     return [out];
   },
-  /** ONNX already defines this op on integer codes: its semantics are the integer ones. */
-  runInt(inputs, ctx) {
-    return QLinearConv.run(inputs, ctx);
-  },
+  definedOnCodes: true,
 };

@@ -74,10 +74,7 @@ export const QLinearMatMul: OpDef = {
     }
     return [out];
   },
-  /** ONNX already defines this op on integer codes: its semantics are the integer ones. */
-  runInt(inputs, ctx) {
-    return QLinearMatMul.run(inputs, ctx);
-  },
+  definedOnCodes: true,
 };
 
 /** For each element of `out`, the index into each operand broadcast to it. */

@@ -48,8 +48,5 @@ export const QuantizeLinear: OpDef = {
       }),
     ];
   },
-  /** At a quantized graph's boundary the conversion is this op's own (ONNX) definition. */
-  runInt(inputs, ctx) {
-    return QuantizeLinear.run(inputs, ctx);
-  },
+  definedOnCodes: true,
 };

@@ -160,7 +160,7 @@ export function registerQuantize(program: Command, out: (s: string) => void): vo
     .action((file: string, o: QuantizeCliOptions) => {
       const { model, data, q, mixed, config, cached } = quantizeFromCli(file, o, false);
       const { sets, labels } = evaluationSets(model, o, data.sets);
-      const cmp = compareModels(q.float, q.model, q.quantizedValues, sets, labels);
+      const cmp = compareModels(q.float, q.model, q.quantizedValues, sets, labels, q.fusedClamps);
       const qdq = toQdq(q.model);
       const report = buildReport(file, q, cmp, {
         config,

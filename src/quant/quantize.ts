@@ -78,6 +78,11 @@ export interface QuantizeResult {
   fallbacks: { node: string; op: string; reason: string }[];
   /** Float value name → the quantized value holding its codes. */
   quantizedValues: Map<string, string>;
+  /**
+   * Values quantized to the range of the clamp (Relu/Clip) that reads them: their codes stand
+   * for the clamp's output, which is the float value to compare them with.
+   */
+  fusedClamps: Map<string, string>;
 }
 
 /** Per-tensor activation quantization of a range (docs/quantization.md). */
@@ -161,12 +166,16 @@ export function quantizeModel(
     return name;
   };
 
+  const fusedClamps = new Map<string, string>();
   /** The range a value is quantized to: its own, or that of the clamp that is its only reader. */
   const rangeFor = (v: string, scheme: Scheme): ActRange | undefined => {
     const readers = consumers.get(v) ?? [];
     if (readers.length === 1 && CLAMPS.has(readers[0]!.op) && !graphOutputs.has(v)) {
       const r = rangeOf(readers[0]!.outputs[0]!, scheme);
-      if (r) return r;
+      if (r) {
+        fusedClamps.set(v, readers[0]!.outputs[0]!);
+        return r;
+      }
     }
     return rangeOf(v, scheme);
   };
@@ -360,7 +369,8 @@ export function quantizeModel(
   for (const [k, v] of g.valueTypes) if (!valueTypes.has(k) && !producedQuantized.has(k)) valueTypes.set(k, v);
 
   const graph: Graph = { ...g, nodes, initializers: inits, valueTypes };
-  return { model: { ...model, graph }, layers, fallbacks, quantizedValues: qName };
+  for (const v of fusedClamps.keys()) if (!qName.has(v)) fusedClamps.delete(v);
+  return { model: { ...model, graph }, layers, fallbacks, quantizedValues: qName, fusedClamps };
 }
 
 function scaled(t: Tensor, k: number): Tensor {

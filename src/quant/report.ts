@@ -80,6 +80,8 @@ export function compareModels(
   quantizedValues: ReadonlyMap<string, string>,
   sets: readonly ReadonlyMap<string, Tensor>[],
   labels?: readonly (readonly number[])[],
+  /** Float value to compare a quantized value with, when not its own (fused clamps). */
+  reference: ReadonlyMap<string, string> = new Map(),
 ): Comparison {
   const layerAcc = new Map<string, SqnrAccumulator>();
   const outAcc = new Map<string, { sqnr: SqnrAccumulator; agree: number; rows: number }>();
@@ -90,7 +92,7 @@ export function compareModels(
     const f = runModel(floatModel, feeds, { keepAll: true });
     const q = runQuantized(quantModel, feeds, { keepAll: true });
     for (const [orig, qname] of quantizedValues) {
-      const ft = f.get(orig);
+      const ft = f.get(reference.get(orig) ?? orig);
       const qt = q.get(qname);
       const type = quantModel.graph.valueTypes.get(qname);
       if (!ft || !qt || !type?.quant) continue;
