@@ -8,12 +8,12 @@
  * and f, g = Sigmoid, Tanh by default. Outputs Y and Y_h.
  * Integer semantics (default activations, no clip): docs/numerics.md.
  */
-import { clamp as saturate, mulShiftRound } from "../numeric.js";
+import { clamp as saturate } from "../numeric.js";
 import type { OpDef } from "../op.js";
 import { lookupInterp, mulRound, Q0_15 } from "../kernels/fixed-point.js";
 import type { IntArray } from "../kernels/gemm.js";
 import { clamp, inferRecurrent, product, Recurrence, type Cell } from "../kernels/recurrent.js";
-import { addPre, GRU_KIND, intProduct, IntRecurrence, type IntCell, type RecurrentIntParams } from "../kernels/recurrent-int.js";
+import { addPre, GRU_KIND, intProduct, IntRecurrence, quantizedOutputTypes, type IntCell } from "../kernels/recurrent-int.js";
 
 const GATES = 3;
 
@@ -96,10 +96,11 @@ const ONE = 2 ** Q0_15.frac;
  * H = (1 − z)·ĥ + z·H₋₁ in the hidden type, z and ĥ in Q0.15: (2^15 − z)·ĥ is a Q0.30 product
  * requantized like the LSTM's o·tanh(C), z·(H₋₁ − z_h) is rounded back to hidden-type units.
  */
-function blender(p: RecurrentIntParams): (z: number, cand: number, hPrev: number) => number {
-  const { outMul, hidden } = p;
+function blender(rec: IntRecurrence): (z: number, cand: number, hPrev: number) => number {
+  const { hidden } = rec.params;
+  const toHidden = rec.toHidden;
   return (z, cand, hPrev) =>
-    saturate(hidden.zp + mulShiftRound((ONE - z) * cand, outMul.m0, outMul.shift) + mulRound(z, hPrev - hidden.zp, Q0_15.frac), hidden.lo, hidden.hi);
+    saturate(hidden.zp + toHidden.apply((ONE - z) * cand, 0) + mulRound(z, hPrev - hidden.zp, Q0_15.frac), hidden.lo, hidden.hi);
 }
 
 /** Integer form of linearBeforeResetCell: r (Q0.15) scales the requantized Q3.12 recurrent term. */
@@ -110,7 +111,7 @@ function linearBeforeResetCellInt(rec: IntRecurrence, d: number, h: IntArray): I
   const acc = new Int32Array(batch * width);
   const recur = intProduct(h, hidden.zp, rec.recurrenceWeights(d), acc, batch, width, n);
   const term = rec.recurrentTerm(d);
-  const blend = blender(rec.params);
+  const blend = blender(rec);
   return {
     step(xw, rows) {
       recur();
@@ -146,7 +147,7 @@ function resetFirstCellInt(rec: IntRecurrence, d: number, h: IntArray): IntCell 
   const gates = intProduct(h, hidden.zp, r.subarray(0, 2 * n * n), zr, batch, 2 * n, n);
   const candidate = intProduct(resetH, 0, r.subarray(2 * n * n), hh, batch, n, n);
   const term = rec.recurrentTerm(d);
-  const blend = blender(rec.params);
+  const blend = blender(rec);
   return {
     step(xw, rows) {
       gates();
@@ -177,7 +178,7 @@ function resetFirstCellInt(rec: IntRecurrence, d: number, h: IntArray): IntCell 
 
 export const GRU: OpDef = {
   op: "GRU",
-  inferTypes: (ctx) => inferRecurrent(ctx, GATES),
+  inferTypes: (ctx) => quantizedOutputTypes(inferRecurrent(ctx, GATES), ctx.inputs[0]),
   run(inputs, ctx) {
     const rec = new Recurrence(inputs, ctx, GATES, ["Sigmoid", "Tanh"]);
     const h0 = rec.initialState(inputs[5], "initial_h");

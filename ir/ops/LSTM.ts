@@ -7,12 +7,12 @@
  * as in onnxruntime), and f, g, h = Sigmoid, Tanh, Tanh by default. Outputs Y, Y_h, Y_c.
  * Integer semantics (default activations, no clip, peepholes or input_forget): docs/numerics.md.
  */
-import { clamp as saturate, requantize } from "../numeric.js";
+import { clamp as saturate } from "../numeric.js";
 import type { OpDef } from "../op.js";
 import { formatRange, lookupInterp, mulRound, Q0_15, Q3_12, shiftRound } from "../kernels/fixed-point.js";
 import type { IntArray } from "../kernels/gemm.js";
 import { clamp, inferRecurrent, product, Recurrence, type Cell } from "../kernels/recurrent.js";
-import { addPre, intProduct, IntRecurrence, LSTM_KIND, type IntCell } from "../kernels/recurrent-int.js";
+import { addPre, intProduct, IntRecurrence, LSTM_KIND, quantizedOutputTypes, type IntCell } from "../kernels/recurrent-int.js";
 
 const GATES = 4;
 
@@ -66,7 +66,8 @@ function lstmCell(
  */
 function lstmCellInt(rec: IntRecurrence, d: number, h: IntArray, c: IntArray): IntCell {
   const { batch, hidden: n } = rec;
-  const { sigmoid, tanh, cell, outMul, hidden } = rec.params;
+  const { sigmoid, tanh, cell, hidden } = rec.params;
+  const toHidden = rec.toHidden;
   const width = GATES * n;
   const acc = new Int32Array(batch * width);
   const recur = intProduct(h, hidden.zp, rec.recurrenceWeights(d), acc, batch, width, n);
@@ -94,7 +95,7 @@ function lstmCellInt(rec: IntRecurrence, d: number, h: IntArray, c: IntArray): I
           const cNew = saturate(mulRound(f, c[s + j]!, fShift) + mulRound(i, cand, icShift), cLo, cHi);
           c[s + j] = cNew;
           const t = lookupInterp(tanh, shiftRound(cNew, toPre, preLo, preHi));
-          h[s + j] = requantize(o * t, outMul.m0, outMul.shift, hidden.zp, hidden.lo, hidden.hi);
+          h[s + j] = toHidden.requantize(o * t, 0, hidden.zp, hidden.lo, hidden.hi);
         }
       }
     },
@@ -103,7 +104,7 @@ function lstmCellInt(rec: IntRecurrence, d: number, h: IntArray, c: IntArray): I
 
 export const LSTM: OpDef = {
   op: "LSTM",
-  inferTypes: (ctx) => inferRecurrent(ctx, GATES),
+  inferTypes: (ctx) => quantizedOutputTypes(inferRecurrent(ctx, GATES), ctx.inputs[0]),
   run(inputs, ctx) {
     const rec = new Recurrence(inputs, ctx, GATES, ["Sigmoid", "Tanh", "Tanh"]);
     const h0 = rec.initialState(inputs[5], "initial_h");

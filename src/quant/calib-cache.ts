@@ -46,6 +46,7 @@ const fileSchema = z
         bins: z.number().int().positive(),
         sets: z.number().int().positive(),
         values: z.record(z.string(), statsSchema),
+        channelMeans: z.record(z.string(), z.array(z.number())),
       })
       .strict(),
   })

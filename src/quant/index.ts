@@ -8,7 +8,7 @@ import type { Model } from "../../ir/graph.js";
 import { reshape, type Tensor } from "../../ir/tensor.js";
 import { verifyModel } from "../../ir/verify.js";
 import { staticize, type PassOptions } from "../pipeline.js";
-import { calibrate, rangeFn, type CalibrationResult } from "./calibrate.js";
+import { calibrate, channelMeanFn, rangeFn, type CalibrationResult } from "./calibrate.js";
 import { codebookWeights } from "./codebook.js";
 import type { QuantConfig } from "./config.js";
 import { quantizeModel, type QuantizeResult, type WeightFn } from "./quantize.js";
@@ -24,6 +24,8 @@ export interface QuantizeOptions extends PassOptions {
   percentile?: number;
   /** Bind every dynamic dimension (for compiling to a static program) instead of keeping them. */
   static?: boolean;
+  /** Correct biases for the mean error of quantized weights (default on). */
+  biasCorrection?: boolean;
 }
 
 export interface Quantized extends QuantizeResult {
@@ -53,12 +55,19 @@ export function quantize(model: Model, calibrationSets: readonly ReadonlyMap<str
   const float = prepared.model;
   const given = opts.calibration;
   const calibration = typeof given === "function" ? given(float) : (given ?? calibrate(float, calibrationSets));
-  const result = quantizeModel(float, rangeFn(calibration, opts.percentile), opts.config, weightFn, {
-    LSTM: quantizeLSTM,
-    GRU: quantizeGRU,
-    LayerNormalization: quantizeNorm,
-    InstanceNormalization: quantizeNorm,
-  });
+  const result = quantizeModel(
+    float,
+    rangeFn(calibration, opts.percentile),
+    opts.config,
+    weightFn,
+    {
+      LSTM: quantizeLSTM,
+      GRU: quantizeGRU,
+      LayerNormalization: quantizeNorm,
+      InstanceNormalization: quantizeNorm,
+    },
+    opts.biasCorrection === false ? undefined : channelMeanFn(calibration),
+  );
   verifyModel(result.model);
   return { ...result, float, calibration, notices: prepared.notices };
 }
