@@ -13,6 +13,7 @@ import { intRange, type DType } from "../../ir/dtype.js";
 import { numel, tensor, toFloat64, type Tensor } from "../../ir/tensor.js";
 import { schemeFor, type QuantConfig, type Scheme } from "./config.js";
 import { logSoftmaxOutputType, softmaxOutputType } from "../../ir/kernels/softmax.js";
+import { renameReads } from "../passes/rewrite.js";
 import { CLAMPS, EIGHT_BIT_ONLY, isParamInput, WEIGHTED } from "./rules.js";
 
 export interface ActRange {
@@ -292,7 +293,8 @@ export function quantizeModel(
     reason ??= whyNot(node, scheme);
     if (reason) {
       if (node.outputs.some((o) => o && isFloat32(o))) fallbacks.push({ node: node.name, op: node.op, reason });
-      nodes.push({ ...node, inputs: node.inputs.map((v) => (v ? floatInput(v) : v)) });
+      // Reads inside If branches too: a branch sees the enclosing values by name.
+      nodes.push(renameReads(node, floatInput));
       return;
     }
     const def = findOp(node.domain, node.op)!;
