@@ -20,6 +20,8 @@ export interface Scheme {
   calibration: CalibrationMethod;
   weightClip: "minmax" | "mse";
   rounding: "nearest" | "stochastic";
+  /** Keep the node in float (between DequantizeLinear and QuantizeLinear). */
+  float: boolean;
 }
 
 export interface Override {
@@ -44,10 +46,19 @@ export const DEFAULT_SCHEME: Scheme = {
   calibration: "minmax",
   weightClip: "minmax",
   rounding: "nearest",
+  float: false,
 };
 
+/**
+ * Ops kept float unless a config says otherwise: their outputs span many orders of magnitude
+ * (power spectra, logarithms), which one 8-bit grid cannot hold — ONNX Runtime's quantizer does
+ * not quantize them either. Override with `{"match": {"op": "Log"}, "scheme": {"float": false}}`.
+ */
+export const FLOAT_BY_DEFAULT: readonly string[] = ["Log", "Pow", "Sqrt", "Reciprocal"];
+
 export function defaultConfig(partial: Partial<Scheme> = {}, seed = 0): QuantConfig {
-  return { default: { ...DEFAULT_SCHEME, ...partial }, overrides: [], seed };
+  const overrides = FLOAT_BY_DEFAULT.map((op) => ({ match: { op }, scheme: { float: true } }));
+  return { default: { ...DEFAULT_SCHEME, ...partial }, overrides, seed };
 }
 
 /** The scheme that applies to `node`. */
@@ -74,6 +85,7 @@ const schemeSchema = z
     calibration: z.enum(["minmax", "percentile", "mse", "entropy"]),
     weightClip: z.enum(["minmax", "mse"]),
     rounding: z.enum(["nearest", "stochastic"]),
+    float: z.boolean(),
   })
   .strict()
   .partial();

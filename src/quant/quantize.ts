@@ -225,8 +225,26 @@ export function quantizeModel(
     return name;
   }
 
+  // Quantizing a value that only float nodes read adds rounding noise and saves nothing: such
+  // producers stay float too (walking back from the float ops, e.g. a power spectrum feeding Log).
+  const floatNodes = new Set<Node>();
+  const readOnlyByFloat = (n: Node) =>
+    n.outputs.every((o) => {
+      const readers = consumers.get(o) ?? [];
+      return o === "" || (!graphOutputs.has(o) && readers.length > 0 && readers.every((r) => floatNodes.has(r)));
+    });
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    const def = findOp(n.domain, n.op);
+    const scheme = schemeFor(config, n);
+    const noInt = !def?.runInt && !def?.quantTransparent && !custom[n.op];
+    if (scheme.float || noInt || readOnlyByFloat(n)) floatNodes.add(n);
+  }
+
   const whyNot = (n: Node, scheme: Scheme): string | undefined => {
     const def = findOp(n.domain, n.op);
+    if (scheme.float) return "kept float by the scheme";
+    if (floatNodes.has(n) && (def?.runInt || def?.quantTransparent)) return "only float nodes read its outputs";
     if (!def?.runInt && !def?.quantTransparent) return "no integer semantics";
     if (scheme.actBits === 16 && EIGHT_BIT_ONLY.has(n.op)) return "16-bit activations: its integer semantics take 8-bit inputs";
     if (!n.outputs.every((o) => o === "" || isFloat32(o))) return "output is not float32";
@@ -263,7 +281,7 @@ export function quantizeModel(
   g.nodes.forEach((node, index) => {
     const scheme = schemeFor(config, node);
     const seed = (config.seed * 1000003 + index) >>> 0;
-    const customRule = custom[node.op];
+    const customRule = floatNodes.has(node) ? undefined : custom[node.op];
     let reason: string | undefined;
     if (customRule) {
       const r = customRule({
