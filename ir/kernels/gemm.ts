@@ -63,6 +63,25 @@ export function igemm(m: number, n: number, k: number, a: Mat<IntArray>, b: Mat<
   gemm(m, n, k, a, zeroVector(opts.aZero, m), b, zeroVector(opts.bZero, n), c, 1, opts.accumulate ?? false);
 }
 
+/**
+ * C = A·B (or C += A·B) on float operands or on integer codes with one call shape, so a lowering
+ * (convolution, batched matmul) serves the float op and its integer semantics alike.
+ */
+export type Product = (m: number, n: number, k: number, a: Mat<NumArray>, b: Mat<NumArray>, c: Mat<NumArray>) => void;
+
+/** `sgemm` with fixed options as a Product. */
+export function floatProduct(opts: SgemmOptions = {}): Product {
+  return (m, n, k, a, b, c) => sgemm(m, n, k, a as Mat<FloatArray>, b as Mat<FloatArray>, c as Mat<FloatArray>, opts);
+}
+
+/** An integer GEMM with igemm's contract: igemm itself, or a bit-identical faster kernel. */
+export type IgemmKernel = (m: number, n: number, k: number, a: Mat<IntArray>, b: Mat<IntArray>, c: Mat<Int32Array>, opts?: IgemmOptions) => void;
+
+/** `kernel` (igemm by default) with fixed zero points and accumulation as a Product (C must be an Int32Array). */
+export function intProduct(opts: IgemmOptions = {}, kernel: IgemmKernel = igemm): Product {
+  return (m, n, k, a, b, c) => kernel(m, n, k, a as Mat<IntArray>, b as Mat<IntArray>, c as Mat<Int32Array>, opts);
+}
+
 /** Zero points with a stride: 0 for one shared value, 1 for one per row/column. */
 interface Zero {
   readonly v: Float64Array;

@@ -10,8 +10,9 @@
  * matrix's size; the matrix has row pitch `npos`. The last spatial axis is handled as contiguous
  * runs whose valid part is computed once per run, so the inner loops have no bounds checks.
  *
- * The same routines serve the integer convolutions on raw codes: the padding then reads `pad`, the
- * input's zero point (a real 0), and sums into an Int32Array wrap like int32 accumulators.
+ * The same routines serve the integer convolutions on codes, read through a `Reading`: the
+ * padding reads the input's zero point (a real 0), and sums into an Int32Array wrap like int32
+ * accumulators.
  */
 import type { Window } from "./conv-geometry.js";
 import type { NumArray } from "./gemm.js";
@@ -23,19 +24,36 @@ const WEIGHTED = 2;
 type Mode = typeof GATHER | typeof SCATTER | typeof WEIGHTED;
 const NO_WEIGHTS = new Float32Array(0);
 
-/** Padding taps read `pad`. */
-export function im2col(img: NumArray, imgOff: number, channels: number, w: Window, col: NumArray, pos0: number, npos: number, pad = 0): void {
-  walk(img, imgOff, channels, w, col, 0, npos, pos0, npos, GATHER, NO_WEIGHTS, 0, pad);
+/** Fills each `size`-element plane of y ([images, channels, size]) with its channel's value: bias. */
+export function fillChannels(y: NumArray, values: ArrayLike<number>, size: number): void {
+  const m = values.length;
+  for (let i = 0; i * size < y.length; i++) y.fill(values[i % m]!, i * size, (i + 1) * size);
+}
+
+/**
+ * How the image is read: every element as `x − offset` and every padding tap as `pad − offset`.
+ * Float convolutions read x and 0; the integer ones pad with the zero point, and may shift uint8
+ * codes by 128 into the int8 range.
+ */
+export interface Reading {
+  readonly pad: number;
+  readonly offset: number;
+}
+
+export const PLAIN: Reading = { pad: 0, offset: 0 };
+
+export function im2col(img: NumArray, imgOff: number, channels: number, w: Window, col: NumArray, pos0: number, npos: number, read = PLAIN): void {
+  walk(img, imgOff, channels, w, col, 0, npos, pos0, npos, GATHER, NO_WEIGHTS, 0, read);
 }
 
 export function col2im(col: NumArray, channels: number, w: Window, img: NumArray, imgOff: number, pos0: number, npos: number): void {
-  walk(img, imgOff, channels, w, col, 0, npos, pos0, npos, SCATTER, NO_WEIGHTS, 0, 0);
+  walk(img, imgOff, channels, w, col, 0, npos, pos0, npos, SCATTER, NO_WEIGHTS, 0, PLAIN);
 }
 
-/** out[outOff + pos] += Σ_k weights[wOff + k]·(window k of position pos in one image channel); padding taps read `pad`. */
-export function windowDot(img: NumArray, imgOff: number, w: Window, weights: NumArray, wOff: number, out: NumArray, outOff: number, pad = 0): void {
+/** out[outOff + pos] += Σ_k weights[wOff + k]·(window k of position pos in one image channel). */
+export function windowDot(img: NumArray, imgOff: number, w: Window, weights: NumArray, wOff: number, out: NumArray, outOff: number, read = PLAIN): void {
   const positions = numel(w.outShape);
-  walk(img, imgOff, 1, w, out, outOff, 0, 0, positions, WEIGHTED, weights, wOff, pad);
+  walk(img, imgOff, 1, w, out, outOff, 0, 0, positions, WEIGHTED, weights, wOff, read);
 }
 
 /**
@@ -45,7 +63,7 @@ export function windowDot(img: NumArray, imgOff: number, w: Window, weights: Num
 function walk(
   img: NumArray, imgOff: number, channels: number, w: Window,
   col: NumArray, colOff: number, rowPitch: number, pos0: number, npos: number,
-  mode: Mode, weights: NumArray, wOff: number, pad: number,
+  mode: Mode, weights: NumArray, wOff: number, read: Reading,
 ): void {
   const { inShape, outShape, kernel, strides, dilations, padBegin } = w;
   const rank = inShape.length;
@@ -60,6 +78,8 @@ function walk(
   const sLast = strides[last]!;
   const nLast = inShape[last]!;
   const end = pos0 + npos;
+  const offset = read.offset;
+  const pad = read.pad - offset;
   for (let ch = 0; ch < channels; ch++) {
     const chOff = imgOff + ch * imgSize;
     for (let kk = 0; kk < kprod; kk++) {
@@ -97,7 +117,7 @@ function walk(
         if (mode === SCATTER) {
           for (let j = a; j < b; j++, i++, src += sLast) img[src] += col[i]!;
         } else if (mode === WEIGHTED) {
-          for (let j = a; j < b; j++, i++, src += sLast) col[i] += wt * img[src]!;
+          for (let j = a; j < b; j++, i++, src += sLast) col[i] += wt * (img[src]! - offset);
           if (padTerm !== 0) {
             for (let z = c; z < c + a - j0; z++) col[z] += padTerm;
             for (let z = i; z < c + len; z++) col[z] += padTerm;
@@ -105,7 +125,7 @@ function walk(
         } else {
           // Runs are short (one output row), so plain loops beat TypedArray.fill's call overhead.
           for (let z = c; z < c + a - j0; z++) col[z] = pad;
-          for (let j = a; j < b; j++, i++, src += sLast) col[i] = img[src]!;
+          for (let j = a; j < b; j++, i++, src += sLast) col[i] = img[src]! - offset;
           for (let z = i; z < c + len; z++) col[z] = pad;
         }
         c += len;

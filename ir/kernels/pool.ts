@@ -218,8 +218,9 @@ export function avgPoolInt(
   const outSize = numel(w.outShape);
   const valid = windowCounts(w, false);
   const p = avgPoolParams(xType, yType, countIncludePad ? windowCounts(w, true) : valid, what);
-  const zx = xType!.quant!.zeroPoint[0]!;
-  const acc = new Int32Array(planes * outSize);
-  windowSums(x, planes, w, new Float64Array(acc.buffer.byteLength * 2));
+  const sums = new Float64Array(planes * outSize);
+  windowSums(x, planes, w, sums);
+  const acc = new Int32Array(sums.length);
+  for (let i = 0, pos = 0; i < sums.length; i++, pos = pos + 1 === outSize ? 0 : pos + 1) acc[i] = sums[i]! - p.zIn * valid[pos]!;
   requantizeIndexed(acc, y, p.requant, p.index);
 }

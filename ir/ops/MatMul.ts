@@ -2,15 +2,23 @@
  * MatMul: numpy matmul. A 1-D A is a row vector and a 1-D B a column vector (their unit axis is
  * dropped from the result); leading batch axes broadcast. When B has no batch (a layer's weight),
  * A's batch folds into the rows of one large GEMM.
+ *
+ * Integer semantics (docs/numerics-linear.md): acc = (A − z_a)·(B − z_b) in int32, requantized per
+ * column. B is a weight (per channel along its last axis, zero point 0) or an activation (per
+ * tensor, as in attention's QKᵀ and PV), which is the same computation with one channel.
  */
 import type { DType } from "../dtype.js";
 import type { Dim, TensorType } from "../graph.js";
 import { broadcastDims, broadcastShapes, broadcastStrides } from "../kernels/broadcast.js";
-import { finishResult, floatData, floatResult, sgemm, view } from "../kernels/gemm.js";
-import { need, opError, type OpDef, type TypeCtx } from "../op.js";
-import { numel, type Tensor } from "../tensor.js";
+import { finishResult, floatData, floatProduct, floatResult, intProduct, view, type IntArray, type NumArray, type Product } from "../kernels/gemm.js";
+import { QUANT_DTYPES } from "../kernels/quantize.js";
+import { igemmWasm } from "../kernels/wasm/gemm.js";
+import { productParams, requantizeChannels } from "../kernels/requant.js";
+import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
+import { numel, tensor, type Tensor } from "../tensor.js";
 
-const TYPES: ReadonlySet<DType> = new Set<DType>(["float32", "float64", "float16", "bfloat16", "int32", "int64", "uint32", "uint64"]);
+/** ONNX's types, plus the code types of quantized graphs. */
+const TYPES: ReadonlySet<DType> = new Set<DType>(["float32", "float64", "float16", "bfloat16", "int32", "int64", "uint32", "uint64", ...QUANT_DTYPES]);
 
 type Ctx = Parameters<typeof opError>[0];
 
@@ -57,32 +65,52 @@ export const MatMul: OpDef = {
   run(inputs, ctx): Tensor[] {
     const a = need(inputs, 0, ctx);
     const b = need(inputs, 1, ctx);
-    const p = plan(ctx, a.shape, b.shape);
-    const { m, k, n } = p;
-    if (k !== p.kb) throw opError(ctx, `A is […, ${m}, ${k}] but B is […, ${p.kb}, ${n}]`);
-    const batch = broadcastShapes([p.aBatch, p.bBatch]);
-    if (!batch) throw opError(ctx, `batch axes [${p.aBatch.join(", ")}] and [${p.bBatch.join(", ")}] do not broadcast`);
-    const count = numel(batch);
-    const y = floatResult(a.dtype, count * m * n);
-    const ad = floatData(a);
-    const bd = floatData(b);
-    if (numel(p.bBatch) === 1 && numel(p.aBatch) === count) {
-      sgemm(count * m, n, k, view(ad, 0, k), view(bd, 0, n), view(y, 0, n));
-    } else {
-      const as = broadcastStrides(p.aBatch, batch);
-      const bs = broadcastStrides(p.bBatch, batch);
-      const idx = new Int32Array(batch.length);
-      for (let t = 0; t < count; t++) {
-        let aOff = 0;
-        let bOff = 0;
-        for (let d = 0; d < batch.length; d++) {
-          aOff += idx[d]! * as[d]!;
-          bOff += idx[d]! * bs[d]!;
-        }
-        sgemm(m, n, k, view(ad, aOff * m * k, k), view(bd, bOff * k * n, n), view(y, t * m * n, n));
-        for (let d = batch.length - 1; d >= 0 && ++idx[d]! === batch[d]!; d--) idx[d] = 0;
-      }
-    }
+    const { p, batch } = shapes(ctx, a.shape, b.shape);
+    const y = floatResult(a.dtype, numel(batch) * p.m * p.n);
+    matmul(floatData(a), floatData(b), y, p, batch, floatProduct());
     return [finishResult(a.dtype, [...batch, ...p.tail], y)];
   },
+
+  runInt(inputs, ctx): Tensor[] {
+    const a = need(inputs, 0, ctx);
+    const b = need(inputs, 1, ctx);
+    const { p, batch } = shapes(ctx, a.shape, b.shape);
+    const q = productParams(ctx.inTypes[0], ctx.inTypes[1], ctx.outTypes[0], b.shape.length - 1, p.n, "MatMul");
+    const acc = new Int32Array(numel(batch) * p.m * p.n);
+    matmul(a.data as IntArray, b.data as IntArray, acc, p, batch, intProduct({ aZero: q.aZero, bZero: q.bZero }, igemmWasm));
+    const y = tensor(ctx.outTypes[0]!.dtype, [...batch, ...p.tail]);
+    requantizeChannels(acc, y.data as IntArray, q.requant, 1);
+    return [y];
+  },
 };
+
+function shapes(ctx: EvalCtx, a: readonly number[], b: readonly number[]): { p: Plan<number>; batch: number[] } {
+  const p = plan(ctx, a, b);
+  if (p.k !== p.kb) throw opError(ctx, `A is […, ${p.m}, ${p.k}] but B is […, ${p.kb}, ${p.n}]`);
+  const batch = broadcastShapes([p.aBatch, p.bBatch]);
+  if (!batch) throw opError(ctx, `batch axes [${p.aBatch.join(", ")}] and [${p.bBatch.join(", ")}] do not broadcast`);
+  return { p, batch };
+}
+
+/** y = A·B over the broadcast batch, for the float op or the integer one. */
+function matmul(ad: NumArray, bd: NumArray, y: NumArray, p: Plan<number>, batch: readonly number[], product: Product): void {
+  const { m, k, n } = p;
+  const count = numel(batch);
+  if (numel(p.bBatch) === 1 && numel(p.aBatch) === count) {
+    product(count * m, n, k, view(ad, 0, k), view(bd, 0, n), view(y, 0, n));
+    return;
+  }
+  const as = broadcastStrides(p.aBatch, batch);
+  const bs = broadcastStrides(p.bBatch, batch);
+  const idx = new Int32Array(batch.length);
+  for (let t = 0; t < count; t++) {
+    let aOff = 0;
+    let bOff = 0;
+    for (let d = 0; d < batch.length; d++) {
+      aOff += idx[d]! * as[d]!;
+      bOff += idx[d]! * bs[d]!;
+    }
+    product(m, n, k, view(ad, aOff * m * k, k), view(bd, bOff * k * n, n), view(y, t * m * n, n));
+    for (let d = batch.length - 1; d >= 0 && ++idx[d]! === batch[d]!; d--) idx[d] = 0;
+  }
+}
