@@ -21,7 +21,7 @@ import { findOp } from "../../ir/ops/index.js";
 import { fromFloat64, numel, tensor, toFloat64, type Tensor } from "../../ir/tensor.js";
 import { removeDead } from "../passes/remove-dead.js";
 import { allNames, freshName } from "../passes/rewrite.js";
-import { CLAMPS, isParamInput, WEIGHTED } from "./rules.js";
+import { isClamp, isParamInput, WEIGHTED } from "./rules.js";
 
 /** Ops whose presence marks a model as quantized. */
 const QUANTIZED_OPS: ReadonlySet<string> = new Set([
@@ -91,7 +91,7 @@ export function fromQdq(model: Model): Model | undefined {
     }
     // Conv → Relu → Q: the producer's output already has the clamp's quantization.
     const r = soleReader(o);
-    const rq = r && r.domain === "" && CLAMPS.has(r.op) && r.inputs[0] === o && hasIntSemantics(r) ? quantizerOf(r.outputs[0]!) : undefined;
+    const rq = r && r.domain === "" && isClamp(r, (v) => (g.initializers.get(v)?.data.length ?? 0) === 1) && r.inputs[0] === o && hasIntSemantics(r) ? quantizerOf(r.outputs[0]!) : undefined;
     const type = rq && linearType(rq, rq.outputs[0]!, undefined);
     return type && { name: o, type: { ...type, shape: shapeOf(o) } };
   };

@@ -14,7 +14,7 @@ import { numel, tensor, toFloat64, type Tensor } from "../../ir/tensor.js";
 import { schemeFor, type QuantConfig, type Scheme } from "./config.js";
 import { logSoftmaxOutputType, softmaxOutputType } from "../../ir/kernels/softmax.js";
 import { renameReads } from "../passes/rewrite.js";
-import { CLAMPS, EIGHT_BIT_ONLY, isParamInput, WEIGHTED } from "./rules.js";
+import { EIGHT_BIT_ONLY, isClamp, isParamInput, WEIGHTED } from "./rules.js";
 
 export interface ActRange {
   min: number;
@@ -169,11 +169,12 @@ export function quantizeModel(
     return name;
   };
 
+  const isScalarConst = (v: string) => isConst(v) && constOf(v).data.length === 1;
   const fusedClamps = new Map<string, string>();
   /** The range a value is quantized to: its own, or that of the clamp that is its only reader. */
   const rangeFor = (v: string, scheme: Scheme): ActRange | undefined => {
     const readers = consumers.get(v) ?? [];
-    if (readers.length === 1 && CLAMPS.has(readers[0]!.op) && !graphOutputs.has(v)) {
+    if (readers.length === 1 && isClamp(readers[0]!, isScalarConst) && readers[0]!.inputs[0] === v && !graphOutputs.has(v)) {
       const r = rangeOf(readers[0]!.outputs[0]!, scheme);
       if (r) {
         fusedClamps.set(v, readers[0]!.outputs[0]!);

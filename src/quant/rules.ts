@@ -23,6 +23,8 @@ export const WEIGHTED: Readonly<Record<string, WeightedRule>> = {
   Conv: { weight: 1, bias: 2, axis: () => 0 },
   Gemm: { weight: 1, bias: 2, axis: (n) => (intAttr(n, "transB", 0) ? 0 : 1) },
   MatMul: { weight: 1, axis: (_n, rank) => rank - 1 },
+  // W[C_in, C_out/group, k…]: the output channel is axis 1 (shared across groups).
+  ConvTranspose: { weight: 1, bias: 2, axis: () => 1 },
 };
 
 /**
@@ -52,8 +54,14 @@ export const PARAM_INPUTS: Readonly<Record<string, readonly number[]>> = {
 /** Ops whose integer semantics take at most 8-bit inputs (they stay float under 16-bit activations). */
 export const EIGHT_BIT_ONLY: ReadonlySet<string> = new Set(["Softmax", "LogSoftmax"]);
 
-/** Ops whose output takes the range of their single consumer when that consumer only clamps. */
-export const CLAMPS: ReadonlySet<string> = new Set(["Relu", "Clip"]);
+/**
+ * A node that only clamps its input (Relu, Clip, or Max/Min against a constant scalar): the value
+ * it reads can take its output range, after which the clamp is exact on codes.
+ */
+export function isClamp(node: Node, isScalarConst: (v: string) => boolean): boolean {
+  if (node.op === "Relu" || node.op === "Clip") return true;
+  return (node.op === "Max" || node.op === "Min") && node.inputs.length === 2 && isScalarConst(node.inputs[1]!);
+}
 
 export function isParamInput(node: Node, index: number): boolean {
   return PARAM_INPUTS[node.op]?.includes(index) ?? false;
