@@ -30,9 +30,9 @@ export function addQuantOptions(cmd: Command): Command {
     .option("--acts <format>", "activation format: int8 (asymmetric), int4 or int16 (symmetric)", "int8")
     .option("--per-channel", "per-output-channel weight scales (default)", true)
     .option("--no-per-channel", "one weight scale per layer")
-    .option("--calibration <method>", "activation range: minmax, percentile, mse or entropy", "minmax")
+    .option("--calibration <method>", "activation range: minmax, percentile, mse or entropy", "mse")
     .option("--percentile <p>", "percentile for --calibration percentile (default 99.99)")
-    .option("--weight-clip <method>", "weight range per channel: minmax or mse", "minmax")
+    .option("--weight-clip <method>", "weight range per channel: auto (mse at 4 bits or fewer), minmax or mse", "auto")
     .option("--rounding <mode>", "weight rounding: nearest or stochastic", "nearest")
     .option("--seed <n>", "seed of stochastic rounding", "0")
     .option("--config <file>", "JSON scheme: default settings and per-layer overrides")
@@ -57,7 +57,7 @@ export function configFrom(o: QuantCliOptions): QuantConfig {
   if (!acts) bad("--acts", o.acts, "int8, int4 or int16");
   const methods = ["minmax", "percentile", "mse", "entropy"];
   if (!methods.includes(o.calibration)) bad("--calibration", o.calibration, methods.join(", "));
-  if (o.weightClip !== "minmax" && o.weightClip !== "mse") bad("--weight-clip", o.weightClip, "minmax or mse");
+  if (!["auto", "minmax", "mse"].includes(o.weightClip)) bad("--weight-clip", o.weightClip, "auto, minmax or mse");
   if (o.rounding !== "nearest" && o.rounding !== "stochastic") bad("--rounding", o.rounding, "nearest or stochastic");
   const seed = Number(o.seed);
   if (!Number.isInteger(seed) || seed < 0) bad("--seed", o.seed, "a non-negative integer");
@@ -68,7 +68,7 @@ export function configFrom(o: QuantCliOptions): QuantConfig {
       actSymmetric: acts !== 8,
       perChannel: o.perChannel,
       calibration: o.calibration as Scheme["calibration"],
-      weightClip: o.weightClip,
+      weightClip: o.weightClip as Scheme["weightClip"],
       rounding: o.rounding,
     },
     seed,

@@ -18,7 +18,8 @@ export interface Scheme {
   actSymmetric: boolean;
   perChannel: boolean;
   calibration: CalibrationMethod;
-  weightClip: "minmax" | "mse";
+  /** "auto": MSE-optimal clipping at 4 bits or fewer, where outliers cost the most resolution; min/max above. */
+  weightClip: "auto" | "minmax" | "mse";
   rounding: "nearest" | "stochastic";
   /** Keep the node in float (between DequantizeLinear and QuantizeLinear). */
   float: boolean;
@@ -43,8 +44,8 @@ export const DEFAULT_SCHEME: Scheme = {
   actBits: 8,
   actSymmetric: false,
   perChannel: true,
-  calibration: "minmax",
-  weightClip: "minmax",
+  calibration: "mse",
+  weightClip: "auto",
   rounding: "nearest",
   float: false,
 };
@@ -83,7 +84,7 @@ const schemeSchema = z
     actSymmetric: z.boolean(),
     perChannel: z.boolean(),
     calibration: z.enum(["minmax", "percentile", "mse", "entropy"]),
-    weightClip: z.enum(["minmax", "mse"]),
+    weightClip: z.enum(["auto", "minmax", "mse"]),
     rounding: z.enum(["nearest", "stochastic"]),
     float: z.boolean(),
   })

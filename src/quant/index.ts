@@ -45,13 +45,19 @@ export const weightFn: WeightFn = (w, { scheme, axis, seed }) => {
     const r = codebookWeights(flat, { bits: scheme.weightBits, axis: ax, perChannel: scheme.perChannel });
     return { q: reshape(r.q, w.shape), scale: r.scale, clipped: 0 };
   }
-  const r = quantizeWeights(flat, { bits: scheme.weightBits, axis: ax, rounding: scheme.rounding, seed, clip: scheme.weightClip });
+  const clip = scheme.weightClip === "auto" ? (scheme.weightBits <= 4 ? "mse" : "minmax") : scheme.weightClip;
+  const r = quantizeWeights(flat, { bits: scheme.weightBits, axis: ax, rounding: scheme.rounding, seed, clip });
   const clipped = r.clipped.reduce((a, b) => a + b, 0) / Math.max(1, r.clipped.length);
   return { q: reshape(r.q, w.shape), scale: r.scale, clipped };
 };
 
 export function quantize(model: Model, calibrationSets: readonly ReadonlyMap<string, Tensor>[], opts: QuantizeOptions): Quantized {
-  const prepared = staticize(model, { ...opts, calibrationSets, keepDynamic: !opts.static });
+  let prepared = staticize(model, { ...opts, calibrationSets, keepDynamic: !opts.static });
+  // Branches on dynamic shapes hide their nodes from quantization: bind the shapes (from the
+  // calibration sets) so the If nodes fold away.
+  if (!opts.static && prepared.model.graph.nodes.some((n) => n.op === "If")) {
+    prepared = staticize(model, { ...opts, calibrationSets });
+  }
   const float = prepared.model;
   const given = opts.calibration;
   const calibration = typeof given === "function" ? given(float) : (given ?? calibrate(float, calibrationSets));

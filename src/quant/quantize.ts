@@ -231,7 +231,8 @@ export function quantizeModel(
   const floatNodes = new Set<Node>();
   const readOnlyByFloat = (n: Node) =>
     n.outputs.every((o) => {
-      const readers = consumers.get(o) ?? [];
+      // Shape and Size read no values: they do not make a producer float.
+      const readers = (consumers.get(o) ?? []).filter((r) => r.op !== "Shape" && r.op !== "Size");
       return o === "" || (!graphOutputs.has(o) && readers.length > 0 && readers.every((r) => floatNodes.has(r)));
     });
   for (let i = g.nodes.length - 1; i >= 0; i--) {

@@ -25,8 +25,8 @@ import { freezeInputs } from "../../src/passes/freeze-inputs.js";
 import { defaultConfig, type Scheme } from "../../src/quant/config.js";
 import { toQdq } from "../../src/quant/qdq-export.js";
 import { fromQdq } from "../../src/quant/qdq-import.js";
-import { quantizeModel, type ActRange, type WeightFn } from "../../src/quant/quantize.js";
-import { quantizeWeights } from "../../src/quant/weights.js";
+import { weightFn } from "../../src/quant/index.js";
+import { quantizeModel, type ActRange } from "../../src/quant/quantize.js";
 import { FIXTURES } from "../helpers/fixtures.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "hwac-qdq-"));
@@ -34,10 +34,6 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 // ---- quantizing fixtures ----
 
-const weightFn: WeightFn = (w, { scheme, axis, seed }) => {
-  const r = quantizeWeights(w, { bits: scheme.weightBits, axis, rounding: scheme.rounding, seed, clip: scheme.weightClip });
-  return { q: r.q, scale: r.scale, clipped: r.clipped.reduce((a, b) => a + b, 0) / r.clipped.length };
-};
 
 /** Min/max of every float value over one run of the model. */
 function minMaxRanges(model: Model, feeds: ReadonlyMap<string, Tensor>): Map<string, ActRange> {
