@@ -1,7 +1,8 @@
 import { isBigInt, isFloat } from "../dtype.js";
 import { NUMERIC_TYPES, unaryOp } from "../kernels/elementwise.js";
-import { clampInt } from "../kernels/int-elementwise.js";
-import { need, opError, type EvalCtx, type OpDef } from "../op.js";
+import { clampInt, quantizeReal, rescaleCode, rescaleParams } from "../kernels/int-elementwise.js";
+import { need, opError, type EvalCtx, type IntCtx, type OpDef } from "../op.js";
+import { perTensor } from "../quant-params.js";
 import { shapeStr, type Tensor } from "../tensor.js";
 
 /** Bounds in both element domains; an absent bound is ±∞ (null for BigInts). */
@@ -17,7 +18,8 @@ const FLT_MAX = 3.4028234663852886e38;
 
 /**
  * y = min(max(x, min), max): with min > max every element becomes max. Before opset 11 the bounds
- * are float attributes; since, optional scalar inputs of x's type.
+ * are float attributes; since, optional scalar inputs of x's type (in a quantized graph: float, or
+ * quantized when computed).
  */
 export const Clip: OpDef = {
   ...unaryOp("Clip", {
@@ -32,12 +34,14 @@ export const Clip: OpDef = {
       return b.bigHi !== null && y > b.bigHi ? b.bigHi : y;
     },
   }),
-  /** Codes clamped to the bounds quantized to the output type (docs/numerics-elementwise.md). */
-  runInt(inputs, ctx) {
-    const x = need(inputs, 0, ctx);
-    if (ctx.opset < 11) return [clampInt(x, ctx, ctx.attrs.float("min", -FLT_MAX), ctx.attrs.float("max", FLT_MAX))];
-    return [clampInt(x, ctx, realBound(ctx, inputs, 1, -Infinity), realBound(ctx, inputs, 2, Infinity))];
-  },
+  /** Codes clamped to the bounds as codes of the output type (docs/numerics-elementwise.md). */
+  runInt: (inputs, ctx) => [
+    clampInt(need(inputs, 0, ctx), ctx, (o) =>
+      ctx.opset < 11
+        ? [quantizeReal(ctx.attrs.float("min", -FLT_MAX), o), quantizeReal(ctx.attrs.float("max", FLT_MAX), o)]
+        : [boundCode(ctx, inputs, 1) ?? o.lo, boundCode(ctx, inputs, 2) ?? o.hi],
+    ),
+  ],
 };
 
 function bounds(ctx: EvalCtx, inputs: readonly (Tensor | undefined)[]): Bounds {
@@ -66,13 +70,19 @@ function bound(ctx: EvalCtx, inputs: readonly (Tensor | undefined)[], i: number)
   return isBigInt(t.dtype) ? (t.data[0] as bigint) : (t.data[0] as number);
 }
 
-/** A bound of the quantized Clip: a real number, so a float scalar (the quantizer leaves bounds float). */
-function realBound(ctx: EvalCtx, inputs: readonly (Tensor | undefined)[], i: number, absent: number): number {
+/**
+ * A bound input as a code of the output type: a float scalar quantized half to even, or a
+ * quantized scalar (a bound computed in the graph, such as max(x) − 80) rescaled like an operand.
+ */
+function boundCode(ctx: IntCtx, inputs: readonly (Tensor | undefined)[], i: number): number | undefined {
   const t = inputs[i];
-  if (!t) return absent;
-  if (!isFloat(t.dtype) || t.data.length !== 1) {
-    const what = i === 1 ? "min" : "max";
-    throw opError(ctx, `${what} of a quantized Clip must be a float scalar; got ${t.dtype} of shape ${shapeStr(t.shape)}`, "HW4062");
+  if (!t) return undefined;
+  const what = i === 1 ? "min" : "max";
+  const type = ctx.inTypes[i];
+  if (t.data.length !== 1 || !(type?.quant || isFloat(t.dtype))) {
+    throw opError(ctx, `${what} of a quantized Clip must be a float or quantized scalar; got ${t.dtype} of shape ${shapeStr(t.shape)}`, "HW4062");
   }
-  return t.data[0] as number;
+  const outT = ctx.outTypes[0]!;
+  if (type?.quant) return rescaleCode(t.data[0] as number, rescaleParams(type, outT, `Clip's ${what}`));
+  return quantizeReal(t.data[0] as number, perTensor(outT, "the output"));
 }

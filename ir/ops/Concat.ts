@@ -54,7 +54,6 @@ export const Concat: OpDef = {
   },
   /** Inputs of another type than the output's are rescaled to it (s_i/s_out), the others copied. */
   runInt(inputs, ctx) {
-    const outT = ctx.outTypes[0]!;
-    return Concat.run(inputs.map((x, i) => x && retype(x, ctx.inTypes[i], outT, `input ${i}`)), ctx);
+    return Concat.run(inputs.map((x, i) => x && retype(x, ctx.inTypes[i], ctx.outTypes[0]!, `input ${i}`)), ctx);
   },
 };

@@ -1,5 +1,6 @@
 import { FLOAT_TYPES } from "../kernels/elementwise.js";
-import { tableOp } from "../kernels/int-table.js";
+import { logWide, tableOp } from "../kernels/int-table.js";
 import type { OpDef } from "../op.js";
 
-export const Log: OpDef = tableOp("Log", { types: FLOAT_TYPES, f: Math.log });
+/** 16-bit inputs run an integer routine instead of an interpolated table (docs/numerics-elementwise.md). */
+export const Log: OpDef = tableOp("Log", { types: FLOAT_TYPES, f: Math.log }, logWide);

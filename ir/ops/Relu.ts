@@ -10,5 +10,5 @@ export const Relu: OpDef = {
     big: (x) => (x < 0n ? 0n : x),
   }),
   /** max(q, z) when input and output share a type; otherwise rescaled, then clamped at z_out. */
-  runInt: (inputs, ctx) => [clampInt(need(inputs, 0, ctx), ctx, 0, Infinity)],
+  runInt: (inputs, ctx) => [clampInt(need(inputs, 0, ctx), ctx, (o) => [o.zp, o.hi])],
 };
