@@ -14,7 +14,7 @@ import { numel, tensor, toFloat64, type Tensor } from "../../ir/tensor.js";
 import { schemeFor, type QuantConfig, type Scheme } from "./config.js";
 import { logSoftmaxOutputType, softmaxOutputType } from "../../ir/kernels/softmax.js";
 import { renameReads } from "../passes/rewrite.js";
-import { EIGHT_BIT_ONLY, isClamp, isParamInput, WEIGHTED } from "./rules.js";
+import { EIGHT_BIT_ONLY, isClamp, isParamInput, isScaleConstant, WEIGHTED } from "./rules.js";
 
 export interface ActRange {
   min: number;
@@ -253,7 +253,7 @@ export function quantizeModel(
     const rule = WEIGHTED[n.op];
     for (let i = 0; i < n.inputs.length; i++) {
       const v = n.inputs[i]!;
-      if (!v || isParamInput(n, i) || !isFloat32(v)) continue;
+      if (!v || isParamInput(n, i) || isScaleConstant(n, i, isConst) || !isFloat32(v)) continue;
       if (rule && (i === rule.weight || i === rule.bias) && isConst(v)) continue;
       if (rule && i === rule.weight && n.op !== "MatMul") return "weight is not a constant";
       if (!isConst(v) && !qName.has(v) && !rangeFor(v, scheme)) return `input '${v}' has no calibrated range`;
@@ -326,7 +326,7 @@ export function quantizeModel(
     for (let i = 0; i < inputs.length; i++) {
       const v = inputs[i]!;
       if (!v) continue;
-      if (isParamInput(node, i) || !isFloat32(v)) {
+      if (isParamInput(node, i) || isScaleConstant(node, i, isConst) || !isFloat32(v)) {
         // Parameters are read as reals even when a quantized node computed them.
         inputs[i] = floatInput(v);
         continue;

@@ -66,3 +66,13 @@ export function isClamp(node: Node, isScalarConst: (v: string) => boolean): bool
 export function isParamInput(node: Node, index: number): boolean {
   return PARAM_INPUTS[node.op]?.includes(index) ?? false;
 }
+
+/**
+ * A constant factor of Mul (either side) or divisor of Div stays a real number: the integer
+ * semantics apply it as one per-channel rescale, one rounding fewer than a quantized constant.
+ */
+export function isScaleConstant(node: Node, index: number, isConst: (v: string) => boolean): boolean {
+  const v = node.inputs[index];
+  if (!v || !isConst(v)) return false;
+  return node.op === "Mul" || (node.op === "Div" && index === 1);
+}
