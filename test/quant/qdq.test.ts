@@ -9,7 +9,6 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as ort from "onnxruntime-node";
 import { afterAll, describe, expect, it } from "vitest";
 import type { DType } from "../../ir/dtype.js";
 import type { Attr, Graph, Model, Node, TensorType } from "../../ir/graph.js";
@@ -28,6 +27,7 @@ import { fromQdq } from "../../src/quant/qdq-import.js";
 import { weightFn } from "../../src/quant/index.js";
 import { quantizeModel, type ActRange } from "../../src/quant/quantize.js";
 import { FIXTURES } from "../helpers/fixtures.js";
+import { ortRun, ortSession, outputLsb, withinOneLsb } from "../helpers/ort.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "hwac-qdq-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -74,44 +74,6 @@ function fixture(path: string, scheme: Partial<Scheme> = {}): Fixture {
   const model = foldBatchNorm(loadModel(join(dir, "model.onnx")));
   const [calib, test] = SPLITS[group]!;
   return { q: quantizeFloat(model, inputsOf(model, join(dir, calib)), scheme), test: inputsOf(model, join(dir, test)) };
-}
-
-// ---- running ONNX Runtime ----
-
-async function ortSession(m: Model, optimizedFile?: string): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(encodeModel(m), {
-    graphOptimizationLevel: "all",
-    ...(optimizedFile ? { optimizedModelFilePath: optimizedFile } : {}),
-  });
-}
-
-async function ortRun(m: Model, feeds: ReadonlyMap<string, Tensor>): Promise<Map<string, Tensor>> {
-  const session = await ortSession(m);
-  const inputs: Record<string, ort.Tensor> = {};
-  for (const [k, t] of feeds) inputs[k] = new ort.Tensor(t.dtype as "float32", t.data as Float32Array, t.shape);
-  const out = await session.run(inputs);
-  const decl = new Map(m.graph.outputs.map((o) => [o.name, o.type.dtype]));
-  return new Map(Object.entries(out).map(([k, v]) => [k, tensor(decl.get(k)!, [...v.dims], v.data as Float32Array)]));
-}
-
-/**
- * Fraction of elements whose codes differ by at most 1. Float outputs are read back as codes
- * through `lsb` (the scale of the value their DequantizeLinear reads): v / s recovers q − z exactly.
- */
-function withinOneLsb(a: Tensor, b: Tensor, lsb = 1): number {
-  expect(b.shape).toEqual(a.shape);
-  const x = a.data as ArrayLike<number>;
-  const y = b.data as ArrayLike<number>;
-  let ok = 0;
-  for (let i = 0; i < x.length; i++) if (Math.abs(Math.round(x[i]! / lsb) - Math.round(y[i]! / lsb)) <= 1) ok++;
-  return ok / x.length;
-}
-
-/** The scale of the quantized value a float graph output is dequantized from. */
-function outputLsb(q: Model, output: string): number {
-  const dq = q.graph.nodes.find((n) => n.op === "DequantizeLinear" && n.outputs[0] === output);
-  expect(dq, `output ${output} is dequantized`).toBeDefined();
-  return q.graph.valueTypes.get(dq!.inputs[0]!)!.quant!.scale[0]!;
 }
 
 function ops(m: Model): string[] {
