@@ -79,6 +79,31 @@ describe("hwac run", () => {
   });
 });
 
+describe("hwac quantize", () => {
+  it("quantizes with a report, and re-imports its own QDQ file without calibration, byte for byte", async () => {
+    const dir = join(FIXTURES, "trained/digits-mlp");
+    const q1 = join(tmp.dir, "mlp-q.onnx");
+    const r1 = await hwac("quantize", join(dir, "model.onnx"), "--calib", join(dir, "calib"), "--no-cache", "-o", q1, "--json",
+      "--eval", join(dir, "test_data_set_0"), "--labels", join(dir, "test_data_set_0/labels.pb"));
+    expect(r1.code).toBe(0);
+    const report = JSON.parse(r1.out);
+    expect(report.layers.map((l: { op: string }) => l.op)).toEqual(["Gemm", "Relu", "Gemm", "Relu", "Gemm"]);
+    expect(report.accuracy.quantized).toBeGreaterThanOrEqual(report.accuracy.float - 0.005);
+    expect(JSON.parse(readFileSync(q1.replace(/\.onnx$/, ".report.json"), "utf8"))).toEqual(report);
+    const q2 = join(tmp.dir, "mlp-q2.onnx");
+    const r2 = await hwac("quantize", q1, "-o", q2, "--json", "--eval", join(dir, "test_data_set_0"));
+    expect(r2.code).toBe(0);
+    expect(JSON.parse(r2.out).outputs[0].sqnrDb).toBe("inf");
+    expect(readFileSync(q2).equals(readFileSync(q1))).toBe(true);
+  });
+
+  it("needs calibration inputs for a float model", async () => {
+    const r = await hwac("quantize", join(FIXTURES, "trained/digits-mlp/model.onnx"), "-o", join(tmp.dir, "x.onnx"));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/HW6011.*--calib/);
+  });
+});
+
 describe("bad input: exit 1 and one paragraph naming what is wrong", () => {
   const cases: { what: string; make: () => string[]; msg: RegExp }[] = [
     {

@@ -13,6 +13,8 @@ import { loadModel } from "../onnx/load.js";
 import { encodeModel } from "../onnx/save.js";
 import { readTensorFile } from "../onnx/tensor-proto.js";
 import { calibrateCached } from "../quant/calib-cache.js";
+import { CALIBRATION_FORMAT } from "../quant/calibrate.js";
+import { fromQdq } from "../quant/qdq-import.js";
 import { loadCalibrationSets } from "../quant/calib-data.js";
 import { quantize, type Quantized, type QuantizeOptions } from "../quant/index.js";
 import { mixedPrecision } from "../quant/mixed.js";
@@ -46,8 +48,10 @@ function defaultCacheDir(): string {
 
 /** Everything `quantize`, `run --quantized` and `compile` need from the flags: one place. */
 export function quantizeFromCli(file: string, o: QuantCliOptions & Partial<QuantizeCliOptions>, staticProgram: boolean) {
-  if (!o.calib?.length) throw new HwacError("HW6011", "quantization needs calibration inputs: give --calib <dir>");
   const model = loadModel(file);
+  const imported = fromQdq(model);
+  if (imported) return importedFromCli(model, imported, o);
+  if (!o.calib?.length) throw new HwacError("HW6011", "quantization needs calibration inputs: give --calib <dir>");
   const data = loadCalibrationSets(o.calib, model);
   const passOpts = { inputShapes: inputShapesFrom(o), freeze: freezeFrom(o) };
   const modelHash = createHash("sha256")
@@ -80,6 +84,28 @@ export function quantizeFromCli(file: string, o: QuantCliOptions & Partial<Quant
     q = quantize(model, data.sets, opts);
   }
   return { model, data, q, mixed, config: mixed?.config ?? opts.config, cached: () => cached };
+}
+
+/**
+ * A model quantized elsewhere (QDQ pairs, QLinear ops) keeps its scales: no calibration. Its
+ * float reference is the QDQ graph itself run in float (fake quantization).
+ */
+function importedFromCli(model: Model, imported: Model, o: QuantCliOptions) {
+  const quantizedValues = new Map<string, string>();
+  for (const [name, t] of imported.graph.valueTypes) if (t.quant && !imported.graph.initializers.has(name)) quantizedValues.set(name, name);
+  const calibration = { format: CALIBRATION_FORMAT, bins: 0, sets: 0, values: {}, channelMeans: {} };
+  const q: Quantized = {
+    model: imported,
+    float: model,
+    layers: [],
+    fallbacks: [],
+    quantizedValues,
+    fusedClamps: new Map(),
+    calibration,
+    notices: ["the model is already quantized: its scales and zero points are kept, no calibration ran"],
+  };
+  const data = { sets: o.calib?.length ? loadCalibrationSets(o.calib, model).sets : [], dirs: [], hash: "" };
+  return { model, data, q, mixed: undefined, config: configFrom(o), cached: () => false };
 }
 
 function readLabels(path: string): number[] {
