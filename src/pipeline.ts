@@ -53,7 +53,7 @@ export function runPipeline(model: Model, passes: readonly Pass[], opts: Pipelin
   const { stopAfter } = opts;
   if (stopAfter !== undefined && !passes.some((p) => p.name === stopAfter)) {
     const names = passes.map((p) => p.name).join(", ");
-    throw new HwacError("HW6005", `there is no pass '${stopAfter}'; the passes are ${names}`);
+    throw new HwacError("HW6006", `there is no pass '${stopAfter}'; the passes are ${names}`);
   }
   if (opts.verify) verifyModel(model);
   let m = model;

@@ -72,7 +72,7 @@ describe("runPipeline", () => {
     expect(wiring(out.graph)).toEqual(["o = Neg(x) @e"]);
     expect(out.graph.initializers.has("rate")).toBe(true);
     expect(error(() => runPipeline(srModel(), PREPARE_PASSES, { stopAfter: "fold" }))).toBe(
-      "HW6005 -: there is no pass 'fold'; the passes are freeze-inputs, bind-shapes, fold-constants, fold-batchnorm, remove-dead, check-static, record-shapes",
+      "HW6006 -: there is no pass 'fold'; the passes are freeze-inputs, bind-shapes, fold-constants, fold-batchnorm, remove-dead, check-static, record-shapes",
     );
   });
 
