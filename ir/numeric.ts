@@ -85,6 +85,61 @@ export function requantize(acc: number, m0: number, shift: number, zOut: number,
 }
 
 /**
+ * Fixed multipliers prepared for hot loops: `apply(acc, k)` equals `mulShiftRound(acc, m0[k],
+ * shift[k])` for |acc| < 2^31 without recomputing powers of two. With m0 = mHi·2^16 + mLo and the
+ * rounding constant r = 2^(t−1) = rHi·2^16 + rLo (t = 31 − shift ≥ 16),
+ *   floor((acc·m0 + r) / 2^t) = floor((acc·mHi + rHi + floor((acc·mLo + rLo) / 2^16)) · 2^−(t−16)),
+ * where every term is an integer below 2^48 and the scalings are exact. Multipliers of 2^15 or
+ * more (t < 16) take `mulShiftRound` itself.
+ */
+export class Requantizer {
+  private readonly m0: Int32Array;
+  private readonly shift: Int8Array;
+  private readonly mHi: Float64Array;
+  private readonly mLo: Float64Array;
+  private readonly rHi: Float64Array;
+  private readonly rLo: Float64Array;
+  /** 2^−(t−16), or 0 for the multipliers that take the general path. */
+  private readonly inv: Float64Array;
+
+  /** One m0 and shift per channel (the `Multipliers` of ir/quant-params.ts). */
+  constructor({ m0, shift }: { readonly m0: Int32Array; readonly shift: Int8Array }) {
+    this.m0 = m0;
+    this.shift = shift;
+    const n = m0.length;
+    [this.mHi, this.mLo, this.rHi, this.rLo, this.inv] = Array.from({ length: 5 }, () => new Float64Array(n));
+    for (let k = 0; k < n; k++) {
+      const t = 31 - this.shift[k]!;
+      if (t < 16) continue;
+      const r = 2 ** (t - 1);
+      this.mHi[k] = Math.floor(m0[k]! / 65536);
+      this.mLo[k] = m0[k]! - this.mHi[k]! * 65536;
+      this.rHi[k] = Math.floor(r / 65536);
+      this.rLo[k] = r - this.rHi[k]! * 65536;
+      this.inv[k] = 2 ** -(t - 16);
+    }
+  }
+
+  /** One multiplier, applied with k = 0. */
+  static of(f: FixedMultiplier): Requantizer {
+    return new Requantizer({ m0: Int32Array.of(f.m0), shift: Int8Array.of(f.shift) });
+  }
+
+  /** `mulShiftRound(acc, m0[k], shift[k])`. */
+  apply(acc: number, k: number): number {
+    const inv = this.inv[k]!;
+    if (inv === 0) return mulShiftRound(acc, this.m0[k]!, this.shift[k]!);
+    return Math.floor((acc * this.mHi[k]! + this.rHi[k]! + Math.floor((acc * this.mLo[k]! + this.rLo[k]!) / 65536)) * inv);
+  }
+
+  /** `requantize(acc, m0[k], shift[k], zOut, lo, hi)`. */
+  requantize(acc: number, k: number, zOut: number, lo: number, hi: number): number {
+    const y = zOut + this.apply(acc, k);
+    return y < lo ? lo : y > hi ? hi : y;
+  }
+}
+
+/**
  * Stochastic requantization: the rounding constant 2^(t−1) is replaced by `r` ∈ [0, 2^t)
  * (from `stochasticRounding`), so results are reproducible under a seed.
  */

@@ -8,9 +8,12 @@
 import { intRange, type DType } from "../dtype.js";
 import { HwacError } from "../errors.js";
 import type { TensorType } from "../graph.js";
-import { clamp, mulShiftRound, quantizeMultiplier, roundHalfEven, type FixedMultiplier } from "../numeric.js";
+import { clamp, quantizeMultiplier, roundHalfEven, type FixedMultiplier } from "../numeric.js";
 import { sigmoid } from "../ops/Sigmoid.js";
-import type { Multipliers } from "../quant-params.js";
+
+// Prepared multipliers belong with the requantization primitives of numeric.ts; re-exported for
+// the code that imports them from here.
+export { Requantizer } from "../numeric.js";
 
 /** Signed `bits`-bit integers q standing for q·2^−frac, zero point 0 (Q(bits−1−frac).frac). */
 export interface QFormat {
@@ -128,58 +131,4 @@ export function tanhTable(): Int16Array {
 /** The multiplier taking a fixed-point value with `frac` fraction bits to a type of scale `sOut`: 2^−frac / sOut. */
 export function fracMultiplier(frac: number, sOut: number): FixedMultiplier {
   return quantizeMultiplier(2 ** -frac / sOut);
-}
-
-/**
- * Fixed multipliers prepared for hot loops: `apply(acc, k)` equals `mulShiftRound(acc, m0[k],
- * shift[k])` for |acc| < 2^31 without recomputing powers of two. With m0 = mHi·2^16 + mLo and the
- * rounding constant r = 2^(t−1) = rHi·2^16 + rLo (t = 31 − shift ≥ 16),
- *   floor((acc·m0 + r) / 2^t) = floor((acc·mHi + rHi + floor((acc·mLo + rLo) / 2^16)) · 2^−(t−16)),
- * where every term is an integer below 2^48 and the scalings are exact. Multipliers of 2^15 or
- * more (t < 16) take `mulShiftRound` itself.
- */
-export class Requantizer {
-  private readonly m0: Int32Array;
-  private readonly shift: Int8Array;
-  private readonly mHi: Float64Array;
-  private readonly mLo: Float64Array;
-  private readonly rHi: Float64Array;
-  private readonly rLo: Float64Array;
-  /** 2^−(t−16), or 0 for the multipliers that take the general path. */
-  private readonly inv: Float64Array;
-
-  constructor({ m0, shift }: Multipliers) {
-    this.m0 = m0;
-    this.shift = shift;
-    const n = m0.length;
-    [this.mHi, this.mLo, this.rHi, this.rLo, this.inv] = Array.from({ length: 5 }, () => new Float64Array(n));
-    for (let k = 0; k < n; k++) {
-      const t = 31 - this.shift[k]!;
-      if (t < 16) continue;
-      const r = 2 ** (t - 1);
-      this.mHi[k] = Math.floor(m0[k]! / 65536);
-      this.mLo[k] = m0[k]! - this.mHi[k]! * 65536;
-      this.rHi[k] = Math.floor(r / 65536);
-      this.rLo[k] = r - this.rHi[k]! * 65536;
-      this.inv[k] = 2 ** -(t - 16);
-    }
-  }
-
-  /** One multiplier, applied with k = 0. */
-  static of(f: FixedMultiplier): Requantizer {
-    return new Requantizer({ m0: Int32Array.of(f.m0), shift: Int8Array.of(f.shift) });
-  }
-
-  /** `mulShiftRound(acc, m0[k], shift[k])`. */
-  apply(acc: number, k: number): number {
-    const inv = this.inv[k]!;
-    if (inv === 0) return mulShiftRound(acc, this.m0[k]!, this.shift[k]!);
-    return Math.floor((acc * this.mHi[k]! + this.rHi[k]! + Math.floor((acc * this.mLo[k]! + this.rLo[k]!) / 65536)) * inv);
-  }
-
-  /** `requantize(acc, m0[k], shift[k], zOut, lo, hi)` (ir/numeric.ts). */
-  requantize(acc: number, k: number, zOut: number, lo: number, hi: number): number {
-    const y = zOut + this.apply(acc, k);
-    return y < lo ? lo : y > hi ? hi : y;
-  }
 }

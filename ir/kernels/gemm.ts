@@ -10,9 +10,13 @@
  * k < 2^21); storing to an Int32Array then wraps like int32 hardware.
  * Operands too thin to fill a register tile (m or n < 4: GEMV, batch-1 fully connected layers)
  * take a direct path that streams the contiguous operand instead of packing.
+ *
+ * `sgemm` hands the shapes where it is faster to `sgemmWasmExact` (wasm/gemm.ts), which computes
+ * the same float64 sums in the same order, so results do not depend on which one ran.
  */
 import type { DType } from "../dtype.js";
 import { fromFloat64, tensor, type Tensor } from "../tensor.js";
+import { sgemmWasmExact } from "./wasm/gemm.js";
 
 /** A strided matrix: element (i, j) is `data[offset + i·rowStride + j·colStride]`. */
 export interface Mat<T> {
@@ -45,9 +49,31 @@ export interface SgemmOptions {
   readonly accumulate?: boolean;
 }
 
-/** C[m×n] = α·A[m×k]·B[k×n], or C += … with `accumulate`. */
+/**
+ * C[m×n] = α·A[m×k]·B[k×n], or C += … with `accumulate`: on WebAssembly where that pays, else
+ * `sgemmTs`, with bit-identical results.
+ */
 export function sgemm(m: number, n: number, k: number, a: Mat<FloatArray>, b: Mat<FloatArray>, c: Mat<FloatArray>, opts: SgemmOptions = {}): void {
+  if (wasmPays(m, n, b, c)) sgemmWasmExact(m, n, k, a, b, c, opts);
+  else sgemmTs(m, n, k, a, b, c, opts);
+}
+
+/** `sgemm` on TypeScript alone: the definition the WebAssembly kernel reproduces, and its fallback. */
+export function sgemmTs(m: number, n: number, k: number, a: Mat<FloatArray>, b: Mat<FloatArray>, c: Mat<FloatArray>, opts: SgemmOptions = {}): void {
   gemm(m, n, k, a, NO_ZERO, b, NO_ZERO, c, opts.alpha ?? 1, opts.accumulate ?? false);
+}
+
+/**
+ * Whether `sgemmWasmExact` beats `sgemmTs` (measured by test/bench/sgemm-dispatch.ts). Its fixed
+ * costs are copying A in and C out and packing B on every call, and it pads B to 8-column panels.
+ * A row-major B is packed by block copies and pays off from 16 outputs; a transposed B is packed
+ * element by element and needs 4 rows of A to amortize that. Below 8 columns the padding is paid
+ * for by TypeScript's slow thin path once there are 64 outputs. The exact kernel writes float32 C only.
+ */
+function wasmPays(m: number, n: number, b: Mat<FloatArray>, c: Mat<FloatArray>): boolean {
+  if (!(c.data instanceof Float32Array)) return false;
+  if (n < 8) return n >= 2 && m * n >= 64;
+  return b.colStride === 1 ? m * n >= 16 : m >= 4;
 }
 
 export interface IgemmOptions {
@@ -97,10 +123,18 @@ function zeroVector(z: number | ArrayLike<number> | undefined, len: number): Zer
   return { v: Float64Array.from(z), step: z.length === 1 ? 0 : 1 };
 }
 
-const MR = 4;
-const NR = 4;
-/** Depth of one packed block: a KC×NR panel of B (8 KiB of float64) stays in L1. */
-const KC = 256;
+/**
+ * Edge of the register tile; a product with m or n below it is thin and sums over all of k at once.
+ * `sgemmWasmExact` reproduces this choice and KC's, which decide the rounding of the float sums.
+ */
+export const TILE = 4;
+const MR = TILE;
+const NR = TILE;
+/**
+ * Depth of one packed block: a KC×NR panel of B (8 KiB of float64) stays in L1. Products that are
+ * not thin round each block's sum into C.
+ */
+export const KC = 256;
 /** Rows of A packed at once: an MC×KC block (256 KiB) stays in L2. */
 const MC = 128;
 /** Columns of B packed at once: a KC×NC block (2 MiB) stays in L3. */
@@ -226,7 +260,8 @@ function thin(
   const ad = a.data, bd = b.data, cd = c.data;
   if (b.colStride === 1 && n >= m) {
     // Row i of C as a sum of rows of B, streaming B once; B's zero point comes out of the sum:
-    // Σ_p x_p·(B[p, j] − zb_j) = Σ_p x_p·B[p, j] − zb_j·Σ_p x_p.
+    // Σ_p x_p·(B[p, j] − zb_j) = Σ_p x_p·B[p, j] − zb_j·Σ_p x_p. Only a nonzero zb_j is subtracted:
+    // 0·xsum is NaN when an input is infinite, which the sum without zero points does not have.
     const acc = new Float64Array(n);
     for (let i = 0; i < m; i++) {
       acc.fill(0);
@@ -240,7 +275,8 @@ function thin(
       }
       let o = c.offset + i * c.rowStride;
       for (let j = 0; j < n; j++, o += c.colStride) {
-        const v = alpha * (acc[j]! - zb.v[zb.step * j]! * xsum);
+        const zbj = zb.v[zb.step * j]!;
+        const v = alpha * (zbj === 0 ? acc[j]! : acc[j]! - zbj * xsum);
         cd[o] = accumulate ? cd[o]! + v : v;
       }
     }

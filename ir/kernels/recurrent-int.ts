@@ -13,12 +13,14 @@
 import { isInteger, type DType } from "../dtype.js";
 import { HwacError } from "../errors.js";
 import type { Node, TensorType } from "../graph.js";
-import { quantizeMultiplier, requantize, type FixedMultiplier } from "../numeric.js";
+import { quantizeMultiplier, requantize, Requantizer, type FixedMultiplier } from "../numeric.js";
 import { attrsOf, opError, type IntCtx } from "../op.js";
 import { perTensor, productMultipliers, quantOf, type Multipliers } from "../quant-params.js";
-import { shapeStr, tensor, toNumbers, type Tensor } from "../tensor.js";
-import { DEFAULT_CELL, formatDType, formatOf, formatRange, fracMultiplier, Q0_15, Q3_12, Requantizer, sigmoidTable, tanhTable, type QFormat } from "./fixed-point.js";
-import { igemm, view, type IntArray } from "./gemm.js";
+import { shapeStr, tensor, type Tensor } from "../tensor.js";
+import { DEFAULT_CELL, formatDType, formatOf, formatRange, fracMultiplier, Q0_15, Q3_12, sigmoidTable, tanhTable, type QFormat } from "./fixed-point.js";
+import { igemm, view, type IgemmKernel, type IntArray } from "./gemm.js";
+import { batchFirst, directions, expectShape, sequenceLengths, swap01, type RecurrentCtx } from "./recurrent.js";
+import { igemmWasm } from "./wasm/gemm.js";
 
 /** What distinguishes the recurrent ops here: gate count and default activations. */
 export interface RecurrentKind {
@@ -167,7 +169,16 @@ export function intProduct(a: IntArray, za: number, b: IntArray, out: Int32Array
   const bv = view(b, 0, k, true);
   const cv = view(out, 0, n);
   const opts = { aZero: za };
-  return () => igemm(m, n, k, av, bv, cv, opts);
+  const kernel = weightProduct(m);
+  return () => kernel(m, n, k, av, bv, cv, opts);
+}
+
+/**
+ * The integer GEMM for m rows against transposed weights, both bit-identical: WebAssembly from two
+ * rows on; for one row (a batch-1 step) TypeScript is faster than copying the weights into panels.
+ */
+function weightProduct(m: number): IgemmKernel {
+  return m > 1 ? igemmWasm : igemm;
 }
 
 /** One direction's integer recurrence, bound to its state rows. */
@@ -179,42 +190,13 @@ export interface IntCell {
   step(xw: Int32Array, rows: Int32Array): void;
 }
 
-type Ctx = Pick<IntCtx, "node" | "attrs">;
-
-function directions(ctx: Ctx): boolean[] {
-  const d = ctx.attrs.string("direction", "forward");
-  if (d === "forward") return [false];
-  if (d === "reverse") return [true];
-  if (d === "bidirectional") return [false, true];
-  throw opError(ctx, `direction must be forward, reverse or bidirectional, got '${d}'`);
-}
-
-function batchFirst(ctx: Ctx): boolean {
-  const layout = ctx.attrs.int("layout", 0);
-  if (layout !== 0 && layout !== 1) throw opError(ctx, `layout must be 0 or 1, got ${layout}`);
-  return layout === 1;
-}
-
-/** Swaps the two leading axes of a row-major [a, b, inner] array. */
-function swap01<T extends IntArray>(src: T, a: number, b: number, inner: number): T {
-  const out = src.slice() as T;
-  for (let i = 0; i < a; i++) {
-    for (let j = 0; j < b; j++) {
-      const from = (i * b + j) * inner;
-      const to = (j * a + i) * inner;
-      for (let k = 0; k < inner; k++) out[to + k] = src[from + k]!;
-    }
-  }
-  return out;
-}
-
 /** Zeroed storage for n codes of an integer type. */
 function codeArray(dtype: DType, n: number): IntArray {
   return tensor(dtype, [n]).data as IntArray;
 }
 
 /** The integer codes of a quantized input. */
-function codes(ctx: Ctx, t: Tensor, name: string): IntArray {
+function codes(ctx: RecurrentCtx, t: Tensor, name: string): IntArray {
   const d = t.data;
   if (d instanceof Int8Array || d instanceof Uint8Array || d instanceof Int16Array || d instanceof Uint16Array || d instanceof Int32Array) return d;
   throw opError(ctx, `${name} must hold integer codes, got ${t.dtype}`, "HW4002");
@@ -258,10 +240,10 @@ export class IntRecurrence {
     this.inputSize = inputSize;
     this.hidden = ctx.attrs.optInt("hidden_size") ?? r.shape[2] ?? 0;
     const rows = this.gates * this.hidden;
-    this.expect(w, "W", [this.dirs, rows, inputSize]);
-    this.expect(r, "R", [this.dirs, rows, this.hidden]);
+    expectShape(ctx, w, "W", [this.dirs, rows, inputSize]);
+    expectShape(ctx, r, "R", [this.dirs, rows, this.hidden]);
     if (b) {
-      this.expect(b, "B", [this.dirs, 2 * rows]);
+      expectShape(ctx, b, "B", [this.dirs, 2 * rows]);
       if (!(b.data instanceof Int32Array)) throw opError(ctx, `B must be int32, got ${b.dtype}`, "HW4002");
       this.b = b.data;
     }
@@ -273,27 +255,11 @@ export class IntRecurrence {
     this.x = this.batchFirst ? swap01(xc, this.batch, this.seq, inputSize) : xc;
     this.w = codes(ctx, w, "W");
     this.r = codes(ctx, r, "R");
-    this.lens = this.sequenceLengths(lens);
+    this.lens = sequenceLengths(ctx, lens, this.batch, this.seq);
   }
 
   get dirs(): number {
     return this.reverse.length;
-  }
-
-  private expect(t: Tensor, name: string, shape: readonly number[]): void {
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw opError(this.ctx, `${name} must have shape ${shapeStr(shape)}, got ${shapeStr(t.shape)}`);
-    }
-  }
-
-  private sequenceLengths(t: Tensor | undefined): Int32Array {
-    if (!t) return new Int32Array(this.batch).fill(this.seq);
-    this.expect(t, "sequence_lens", [this.batch]);
-    const lens = Int32Array.from(toNumbers(t));
-    for (const l of lens) {
-      if (l < 0 || l > this.seq) throw opError(this.ctx, `sequence_lens values must lie in [0, ${this.seq}], got ${l}`);
-    }
-    return lens;
   }
 
   /** Direction d's gates·hidden × hidden recurrence weight codes. */
@@ -343,7 +309,7 @@ export class IntRecurrence {
 
   private initialState(t: Tensor, name: string, p: StateRescale, zp: number, lo: number, hi: number, out: IntArray): IntArray {
     const { dirs, batch, hidden } = this;
-    this.expect(t, name, this.batchFirst ? [batch, dirs, hidden] : [dirs, batch, hidden]);
+    expectShape(this.ctx, t, name, this.batchFirst ? [batch, dirs, hidden] : [dirs, batch, hidden]);
     const src = codes(this.ctx, t, name);
     const v = this.batchFirst ? swap01(src, batch, dirs, hidden) : src;
     for (let i = 0; i < v.length; i++) out[i] = requantize(v[i]! - p.zp, p.mul.m0, p.mul.shift, zp, lo, hi);
@@ -407,7 +373,7 @@ export class IntRecurrence {
     const bias = this.bias(d, 0);
     for (let i = 0; i < n; i++) xw.set(bias, i * width);
     const w = this.w.subarray(d * width * k, (d + 1) * width * k);
-    igemm(n, width, k, view(this.x, 0, k), view(w, 0, k, true), view(xw, 0, width), { aZero: this.params.xZero, accumulate: true });
+    weightProduct(n)(n, width, k, view(this.x, 0, k), view(w, 0, k, true), view(xw, 0, width), { aZero: this.params.xZero, accumulate: true });
     const req = this.inputReq;
     for (let o = 0, i = 0; i < n; i++) {
       for (let r = 0; r < width; r++, o++) xw[o] = req.requantize(xw[o]!, r, 0, PRE_LO, PRE_HI);

@@ -12,7 +12,7 @@ import { isFloat, type DType } from "../dtype.js";
 import { typeOf, type Dim, type TensorType } from "../graph.js";
 import { opError, type EvalCtx, type TypeCtx } from "../op.js";
 import { fromFloat64, shapeStr, tensor, toFloat64, toNumbers, type Tensor } from "../tensor.js";
-import { sgemm, view } from "./gemm.js";
+import { sgemm, view, type IntArray } from "./gemm.js";
 
 export type Activation = (x: number) => number;
 
@@ -44,10 +44,11 @@ const ACTIVATIONS: Readonly<Record<string, ActivationSpec>> = {
 
 const ACTIVATION_NAMES = "Sigmoid, Tanh, Relu, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu, Softsign, Softplus";
 
-type Ctx = Pick<EvalCtx, "node" | "attrs">;
+/** What the shared decoding reads of a node's context: the float ops' and the integer ones' alike. */
+export type RecurrentCtx = Pick<EvalCtx, "node" | "attrs">;
 
 /** Per direction: true when it runs from the last time step to the first. */
-function directions(ctx: Ctx): boolean[] {
+export function directions(ctx: RecurrentCtx): boolean[] {
   const d = ctx.attrs.string("direction", "forward");
   if (d === "forward") return [false];
   if (d === "reverse") return [true];
@@ -55,7 +56,8 @@ function directions(ctx: Ctx): boolean[] {
   throw opError(ctx, `direction must be forward, reverse or bidirectional, got '${d}'`);
 }
 
-function batchFirst(ctx: Ctx): boolean {
+/** Whether X, Y and the states are batch-first (layout 1). */
+export function batchFirst(ctx: RecurrentCtx): boolean {
   const layout = ctx.attrs.int("layout", 0);
   if (layout !== 0 && layout !== 1) throw opError(ctx, `layout must be 0 or 1, got ${layout}`);
   return layout === 1;
@@ -65,7 +67,7 @@ function batchFirst(ctx: Ctx): boolean {
  * The activation functions of each direction. Parameters are consumed in order by the functions
  * that take them, as onnxruntime does: `activation_alpha` lists only the alphas that are used.
  */
-function activations(ctx: Ctx, defaults: readonly string[], dirs: number): Activation[][] {
+function activations(ctx: RecurrentCtx, defaults: readonly string[], dirs: number): Activation[][] {
   const given = ctx.attrs.strings("activations", []);
   const names = given.length ? given : Array.from({ length: dirs }, () => defaults).flat();
   if (names.length !== defaults.length * dirs) {
@@ -134,15 +136,33 @@ export interface Cell {
   step(xw: Float32Array, rows: Int32Array): void;
 }
 
-function floats(ctx: Ctx, t: Tensor, name: string): Float32Array {
+function floats(ctx: RecurrentCtx, t: Tensor, name: string): Float32Array {
   if (!isFloat(t.dtype)) throw opError(ctx, `${name} must be a float tensor, got ${t.dtype}`);
   // float16/bfloat16 already live in Float32Arrays; float64 is computed in float32 like the rest.
   return t.data instanceof Float32Array ? t.data : Float32Array.from(toFloat64(t));
 }
 
-/** Swaps the two leading axes of a row-major [a, b, inner] array. */
-function swap01(src: Float32Array, a: number, b: number, inner: number): Float32Array {
-  const out = new Float32Array(src.length);
+/** Throws unless `t` has exactly `shape`. */
+export function expectShape(ctx: RecurrentCtx, t: Tensor, name: string, shape: readonly number[]): void {
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw opError(ctx, `${name} must have shape ${shapeStr(shape)}, got ${shapeStr(t.shape)}`);
+  }
+}
+
+/** Each batch entry's sequence length from sequence_lens, checked to lie in [0, seq]; seq for all when omitted. */
+export function sequenceLengths(ctx: RecurrentCtx, t: Tensor | undefined, batch: number, seq: number): Int32Array {
+  if (!t) return new Int32Array(batch).fill(seq);
+  expectShape(ctx, t, "sequence_lens", [batch]);
+  const lens = Int32Array.from(toNumbers(t));
+  for (const l of lens) {
+    if (l < 0 || l > seq) throw opError(ctx, `sequence_lens values must lie in [0, ${seq}], got ${l}`);
+  }
+  return lens;
+}
+
+/** Swaps the two leading axes of a row-major [a, b, inner] array (float values or integer codes). */
+export function swap01<T extends Float32Array | IntArray>(src: T, a: number, b: number, inner: number): T {
+  const out = new (src.constructor as new (n: number) => T)(src.length);
   for (let i = 0; i < a; i++) {
     for (let j = 0; j < b; j++) {
       const from = (i * b + j) * inner;
@@ -174,7 +194,7 @@ export class Recurrence {
 
   constructor(
     inputs: readonly (Tensor | undefined)[],
-    private readonly ctx: Ctx,
+    private readonly ctx: RecurrentCtx,
     gates: number,
     defaultActivations: readonly string[],
   ) {
@@ -202,7 +222,7 @@ export class Recurrence {
     this.w = floats(ctx, w, "W");
     this.r = floats(ctx, r, "R");
     this.b = b && floats(ctx, b, "B");
-    this.lens = this.sequenceLengths(lens);
+    this.lens = sequenceLengths(ctx, lens, this.batch, this.seq);
   }
 
   get dirs(): number {
@@ -216,19 +236,7 @@ export class Recurrence {
 
   /** Throws unless `t` has exactly `shape`. */
   expect(t: Tensor, name: string, shape: readonly number[]): void {
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw opError(this.ctx, `${name} must have shape ${shapeStr(shape)}, got ${shapeStr(t.shape)}`);
-    }
-  }
-
-  private sequenceLengths(t: Tensor | undefined): Int32Array {
-    if (!t) return new Int32Array(this.batch).fill(this.seq);
-    this.expect(t, "sequence_lens", [this.batch]);
-    const lens = Int32Array.from(toNumbers(t));
-    for (const l of lens) {
-      if (l < 0 || l > this.seq) throw opError(this.ctx, `sequence_lens values must lie in [0, ${this.seq}], got ${l}`);
-    }
-    return lens;
+    expectShape(this.ctx, t, name, shape);
   }
 
   /** Direction d's gates·hidden × input weights. */

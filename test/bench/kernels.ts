@@ -8,7 +8,7 @@
  * "kernel" runs the wasm kernel alone on operands already in place; the differences are the copy
  * costs. Prints one JSON document (ms are medians; GOPS = 2·m·n·k / time).
  */
-import { igemm, sgemm, view } from "../../ir/kernels/gemm.js";
+import { igemm, sgemmTs, view } from "../../ir/kernels/gemm.js";
 import { igemmWasm, packB, sgemmWasm, sgemmWasmExact } from "../../ir/kernels/wasm/gemm.js";
 import { wasmRuntime } from "../../ir/kernels/wasm/runtime.js";
 import { xorshift32 } from "../../ir/numeric.js";
@@ -84,12 +84,12 @@ function float32(): Record<string, unknown> {
   const want = new Float32Array(m * n);
   const gotFast = new Float32Array(m * n);
   const gotExact = new Float32Array(m * n);
-  sgemm(m, n, k, a, b, view(want, 0, n));
+  sgemmTs(m, n, k, a, b, view(want, 0, n));
   sgemmWasm(m, n, k, a, fast, view(gotFast, 0, n));
   sgemmWasmExact(m, n, k, a, exact, view(gotExact, 0, n));
 
   const result = {
-    typescript: rate(time(() => sgemm(m, n, k, a, b, c), 4000)),
+    typescript: rate(time(() => sgemmTs(m, n, k, a, b, c), 4000)),
     fastCall: rate(time(() => sgemmWasm(m, n, k, a, b, c))),
     fastResident: rate(time(() => sgemmWasm(m, n, k, a, fast, c))),
     fastKernel: rate(kernelTime(m * k * 4, (aPtr) => {
@@ -110,7 +110,7 @@ function float32(): Record<string, unknown> {
   return result;
 }
 
-/** How many elements differ from sgemm's, and the largest difference relative to the largest result. */
+/** How many elements differ from sgemmTs's, and the largest difference relative to the largest result. */
 function difference(got: Float32Array, want: Float32Array) {
   let differing = 0;
   let maxDiff = 0;

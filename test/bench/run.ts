@@ -1,105 +1,79 @@
 /**
  * `npm run bench`: hwac's speed beside onnxruntime-node, measured in the same run on the same
  * models and inputs. Prints one JSON document; ratios > 1 mean hwac is slower.
+ *
+ * Per fixture: ONNX load time against reading the file, float inference, and the quantization
+ * flow (calibration, quantization, integer inference against onnxruntime on the QDQ export).
+ * With HWAC_BENCH_RESNET=1 a generated ResNet-50 (gen-resnet.ts, 100 MB) adds load and float
+ * inference at that size.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
-import { runModel } from "../../ir/interpret.js";
 import type { Model } from "../../ir/graph.js";
-import type { Tensor } from "../../ir/tensor.js";
-import { nodeMacs } from "../../src/cost.js";
+import { runModel } from "../../ir/interpret.js";
+import { numel, tensor, type Tensor } from "../../ir/tensor.js";
+import { xorshift32 } from "../../ir/numeric.js";
 import { readInputs } from "../../src/io.js";
 import { loadModel } from "../../src/onnx/load.js";
+import { macsOf, ORT_THREADS, ortFeeds, ortSession, speeds, time, weightCount } from "./common.js";
+import { RESNET_INPUT, writeResnet50 } from "./gen-resnet.js";
+import { benchQuantized } from "./quantized.js";
 
 const FIXTURES = fileURLToPath(new URL("../../../fixtures/", import.meta.url));
 
-/** Median wall time in ms of `fn` over enough repetitions to fill about `budgetMs`. */
-async function time(fn: () => unknown | Promise<unknown>, budgetMs = 1500, maxReps = 50): Promise<number> {
-  const t0 = performance.now();
-  await fn(); // warm-up
-  const first = performance.now() - t0;
-  const reps = Math.max(3, Math.min(maxReps, Math.floor(budgetMs / Math.max(first, 1e-3))));
-  const samples: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const s = performance.now();
-    await fn();
-    samples.push(performance.now() - s);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
-}
+/** The largest fixture files, the one with the most arithmetic (ppocr) and the recurrent ones. */
+const MODELS = ["real/silero_vad_v5", "real/oww_embedding_model", "real/ppocr_cls_mobile_v2", "trained/kws-lstm"];
 
-function macsOf(model: Model, feeds: Map<string, Tensor>): number {
-  let macs = 0;
-  runModel(model, feeds, {
-    onNode(node, outputs, inputs) {
-      const shapes = new Map<string, readonly number[]>();
-      node.inputs.forEach((n, i) => inputs[i] && shapes.set(n, inputs[i]!.shape));
-      node.outputs.forEach((n, i) => outputs[i] && shapes.set(n, outputs[i]!.shape));
-      macs += nodeMacs(node, (n) => shapes.get(n));
-    },
-  });
-  return macs;
-}
-
-function ortFeeds(model: Model, feeds: Map<string, Tensor>): Record<string, ort.Tensor> {
-  const out: Record<string, ort.Tensor> = {};
-  for (const decl of model.graph.inputs) {
-    const t = feeds.get(decl.name)!;
-    const type = t.dtype === "float32" ? "float32" : t.dtype === "int64" ? "int64" : t.dtype;
-    out[decl.name] = new ort.Tensor(type as "float32", t.data as Float32Array, [...t.shape]);
-  }
-  return out;
-}
-
-async function benchModel(group: string, name: string) {
-  const dir = join(FIXTURES, group, name);
-  const file = join(dir, "model.onnx");
+/** Load time of `file` against reading its bytes, and float inference on `feeds` in hwac and onnxruntime. */
+async function benchFloat(file: string, feedsFor: (model: Model) => Map<string, Tensor>) {
   const bytes = readFileSync(file).length;
   const readMs = await time(() => readFileSync(file));
   const loadMs = await time(() => loadModel(file));
   const model = loadModel(file);
-  const feeds = readInputs(join(dir, "test_data_set_0"), model);
+  const feeds = feedsFor(model);
   const macs = macsOf(model, feeds);
   const runMs = await time(() => runModel(model, feeds));
 
-  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: 2, graphOptimizationLevel: "all" });
+  const session = await ortSession(file);
   const of = ortFeeds(model, feeds);
   const ortRunMs = await time(() => session.run(of));
   const ortLoadMs = await time(() => ort.InferenceSession.create(file, { graphOptimizationLevel: "all" }), 1500, 10);
   return {
-    model: `${group}/${name}`,
     bytes,
+    weights: weightCount(model.graph),
     load: { hwacMs: loadMs, readFileMs: readMs, ratioToRead: loadMs / readMs, onnxruntimeSessionMs: ortLoadMs },
-    floatInference: {
-      macs,
-      hwacMs: runMs,
-      hwacMacPerS: macs / (runMs / 1000),
-      onnxruntimeMs: ortRunMs,
-      onnxruntimeMacPerS: macs / (ortRunMs / 1000),
-      ratio: runMs / ortRunMs,
-    },
+    floatInference: speeds(macs, runMs, ortRunMs),
   };
+}
+
+async function benchFixture(path: string) {
+  const dir = join(FIXTURES, path);
+  const float = await benchFloat(join(dir, "model.onnx"), (model) => readInputs(join(dir, "test_data_set_0"), model));
+  return { model: path, ...float, quantized: await benchQuantized(dir) };
+}
+
+/** The generated ResNet-50 on a fixed pseudo-random image. */
+async function benchResnet() {
+  const image = tensor("float32", RESNET_INPUT.type.shape as number[]);
+  const d = image.data as Float32Array;
+  let s = 1;
+  for (let i = 0; i < numel(image.shape); i++) d[i] = (s = xorshift32(s)) / 2 ** 32 - 0.5;
+  const file = writeResnet50();
+  try {
+    return { model: "generated/resnet50", ...(await benchFloat(file, () => new Map([[RESNET_INPUT.name, image]]))) };
+  } finally {
+    rmSync(dirname(file), { recursive: true, force: true });
+  }
 }
 
 async function main() {
   const results = [];
-  // The largest fixture file, and the fixture with the most arithmetic.
-  for (const [group, name] of [
-    ["real", "silero_vad_v5"],
-    ["real", "oww_embedding_model"],
-    ["real", "ppocr_cls_mobile_v2"],
-  ] as const) {
-    results.push(await benchModel(group, name));
-  }
-  const doc = {
-    node: process.version,
-    cpus: (await import("node:os")).cpus().length,
-    onnxruntimeThreads: 2,
-    results,
-  };
+  for (const path of MODELS) results.push(await benchFixture(path));
+  if (process.env["HWAC_BENCH_RESNET"] === "1") results.push(await benchResnet());
+  const doc = { node: process.version, cpus: cpus().length, onnxruntimeThreads: ORT_THREADS, results };
   process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
 }
 

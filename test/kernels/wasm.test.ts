@@ -3,7 +3,7 @@
  * exact float kernel bit for bit against sgemm, the float32 one within float32 rounding.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { sgemm, view, type Mat } from "../../ir/kernels/gemm.js";
+import { sgemmTs as sgemm, view, type Mat } from "../../ir/kernels/gemm.js";
 import { igemmWasm, packB, sgemmWasm, sgemmWasmExact } from "../../ir/kernels/wasm/gemm.js";
 import { setWasmKernels, wasmRuntime } from "../../ir/kernels/wasm/runtime.js";
 import { wrapInt32, xorshift32 } from "../../ir/numeric.js";

@@ -14,7 +14,7 @@
  * element types, zero points on B, WebAssembly disabled or missing) runs on the TypeScript
  * functions.
  */
-import { igemm, sgemm, type FloatArray, type IgemmOptions, type IntArray, type Mat, type SgemmOptions } from "../gemm.js";
+import { igemm, KC as TS_KC, sgemmTs as sgemm, TILE as TS_TILE, type FloatArray, type IgemmOptions, type IntArray, type Mat, type SgemmOptions } from "../gemm.js";
 import { wasmRuntime, type Heap, type Runtime } from "./runtime.js";
 
 type Typed = IntArray | FloatArray;
@@ -23,12 +23,6 @@ type Typed = IntArray | FloatArray;
 const NR = 8;
 /** Rows of the largest register tile: C is padded to a multiple of it. */
 const MR = 4;
-// sgemmWasmExact mirrors the two choices of ../gemm.ts that decide its rounding; the bit-identity
-// test fails if they drift apart.
-/** sgemm's register tile: thinner products are summed over all of k in one go. */
-const TS_TILE = 4;
-/** sgemm's depth block: wider products round each block's sum into C. */
-const TS_KC = 256;
 
 /** Element type of B's panels: int8 for igemmWasm, float32 for sgemmWasm, float64 for sgemmWasmExact. */
 export type PanelType = "int8" | "float32" | "float64";
