@@ -15,7 +15,7 @@ import { diffTensors } from "./helpers/compare.js";
 import { dataSets, FIXTURES } from "./helpers/fixtures.js";
 
 const ROOT = join(FIXTURES, "onnx-node");
-const MIN_CASES = 403;
+const MIN_CASES = 489;
 const knownFailures = new Map(
   readFileSync(new URL("./conformance/known-failures.txt", import.meta.url), "utf8")
     .split("\n")

@@ -4,6 +4,7 @@ import { Abs } from "./Abs.js";
 import { Add } from "./Add.js";
 import { And } from "./And.js";
 import { ArgMax } from "./ArgMax.js";
+import { Attention } from "./Attention.js";
 import { AveragePool } from "./AveragePool.js";
 import { BatchNormalization } from "./BatchNormalization.js";
 import { Cast } from "./Cast.js";
@@ -20,6 +21,7 @@ import { DequantizeLinear } from "./DequantizeLinear.js";
 import { Div } from "./Div.js";
 import { DynamicQuantizeLinear } from "./DynamicQuantizeLinear.js";
 import { Elu } from "./Elu.js";
+import { Einsum } from "./Einsum.js";
 import { Equal } from "./Equal.js";
 import { Erf } from "./Erf.js";
 import { Exp } from "./Exp.js";
@@ -85,10 +87,13 @@ import { Sqrt } from "./Sqrt.js";
 import { Squeeze } from "./Squeeze.js";
 import { Sub } from "./Sub.js";
 import { Sum } from "./Sum.js";
+import { SwiGLU } from "./SwiGLU.js";
+import { Swish } from "./Swish.js";
 import { Tanh } from "./Tanh.js";
 import { Tile } from "./Tile.js";
 import { Transpose } from "./Transpose.js";
 import { Unsqueeze } from "./Unsqueeze.js";
+import { Upsample } from "./Upsample.js";
 import { Where } from "./Where.js";
 
 export const OPS: readonly OpDef[] = [
@@ -96,6 +101,7 @@ export const OPS: readonly OpDef[] = [
   Add,
   And,
   ArgMax,
+  Attention,
   AveragePool,
   BatchNormalization,
   Cast,
@@ -112,6 +118,7 @@ export const OPS: readonly OpDef[] = [
   Div,
   DynamicQuantizeLinear,
   Elu,
+  Einsum,
   Equal,
   Erf,
   Exp,
@@ -177,10 +184,13 @@ export const OPS: readonly OpDef[] = [
   Squeeze,
   Sub,
   Sum,
+  SwiGLU,
+  Swish,
   Tanh,
   Tile,
   Transpose,
   Unsqueeze,
+  Upsample,
   Where,
 ];
 
