@@ -174,3 +174,14 @@ export function xorshift32(state: number): number {
 export function wrapInt32(x: number): number {
   return Number(BigInt.asIntN(32, BigInt(x)));
 }
+
+/**
+ * The 513-entry interpolated table lookup of int16 values (SPEC.md §2, TFLite's int16
+ * activations): for a code x, i = (x >> 7) + 256 and u = x & 127 give
+ * `T[i] + (((T[i+1] − T[i])·u + 64) >> 7)`, linear interpolation rounded half toward +∞.
+ */
+export function lookupInterp(t: Int16Array, x: number): number {
+  const i = (x >> 7) + 256;
+  const base = t[i]!;
+  return base + (((t[i + 1]! - base) * (x & 127) + 64) >> 7);
+}

@@ -75,7 +75,6 @@ export function shiftRound(x: number, s: number, lo: number, hi: number): number
 export const TABLE_SIZE = 513;
 const STEP_BITS = 7;
 const STEP = 1 << STEP_BITS;
-const OFFSET_MASK = STEP - 1;
 const HALF = (TABLE_SIZE - 1) / 2;
 
 /**
@@ -105,15 +104,8 @@ export function interpTable(f: (x: number) => number, input: QFormat, output: QF
   return t;
 }
 
-/**
- * f(x) for an int16 code x: with i = (x >> 7) + 256 and u = x & 127,
- * `T[i] + (((T[i+1] − T[i])·u + 64) >> 7)`: linear interpolation rounded half toward +∞.
- */
-export function lookupInterp(t: Int16Array, x: number): number {
-  const i = (x >> STEP_BITS) + HALF;
-  const base = t[i]!;
-  return base + (((t[i + 1]! - base) * (x & OFFSET_MASK) + STEP / 2) >> STEP_BITS);
-}
+/** The interpolated lookup is the hardware's defined function: it lives with the other primitives. */
+export { lookupInterp } from "../numeric.js";
 
 let sigmoidQ: Int16Array | undefined;
 let tanhQ: Int16Array | undefined;
