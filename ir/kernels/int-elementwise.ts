@@ -4,11 +4,15 @@
  * PRelu, with numpy broadcasting. Every parameter is computed from the types by a function
  * exported here, so a backend's lowering stores exactly the numbers the reference uses; the
  * run-time steps are integer (`requantize`, `mulShiftRound`, shifts, compares).
+ *
+ * The loops apply multipliers through `Requantizer` (bit-exact with `requantize`), and a step that
+ * depends on one input code alone runs as a lookup in a table of that same step over every value
+ * the input's array can hold (`mapCodes`), so both are exact by construction.
  */
 import { bitWidth, isFloat } from "../dtype.js";
 import { HwacError } from "../errors.js";
 import type { TensorType } from "../graph.js";
-import { mulShiftRound, quantizeMultiplier, requantize, type FixedMultiplier } from "../numeric.js";
+import { quantizeMultiplier, requantize, Requantizer, type FixedMultiplier } from "../numeric.js";
 import { need, opError, type IntCtx } from "../op.js";
 import { perTensor } from "../quant-params.js";
 import { numel, shapeStr, tensor, toFloat64, type Tensor } from "../tensor.js";
@@ -76,11 +80,16 @@ export function rescaleCode(q: number, p: Rescale): number {
   return requantize(q - p.zIn, p.m.m0, p.m.shift, p.zOut, p.lo, p.hi);
 }
 
+/** `rescaleCode` with the multiplier prepared once. */
+function rescaler(p: Rescale): (q: number) => number {
+  const r = Requantizer.of(p.m);
+  return (q) => r.requantize(q - p.zIn, 0, p.zOut, p.lo, p.hi);
+}
+
 /** Codes `x` rescaled by `p` into a new tensor of `dtype` and `shape`. */
-function rescale(x: ArrayLike<number>, p: Rescale, dtype: TensorType["dtype"], shape: readonly number[]): Tensor {
+function rescale(x: IntArray, p: Rescale, dtype: TensorType["dtype"], shape: readonly number[]): Tensor {
   const out = tensor(dtype, shape);
-  const y = out.data as IntArray;
-  for (let i = 0; i < y.length; i++) y[i] = rescaleCode(x[i]!, p);
+  mapCodes(x, rescaler(p), out.data as IntArray);
   return out;
 }
 
@@ -102,7 +111,34 @@ export function clampInt(x: Tensor, ctx: IntCtx, bounds: (out: QType) => readonl
   return rescale(x.data as IntArray, { ...p, lo: Math.min(lo, hi), hi }, outT.dtype, x.shape);
 }
 
-// ---- Broadcasting ----
+// ---- Per-code steps and broadcasting ----
+
+/** Every value an array of this kind can hold (none listed for int32, too many to tabulate). */
+function storageRange(x: IntArray): readonly [number, number] | undefined {
+  if (x instanceof Int8Array) return [-128, 127];
+  if (x instanceof Uint8Array) return [0, 255];
+  if (x instanceof Int16Array) return [-32768, 32767];
+  if (x instanceof Uint16Array) return [0, 65535];
+  return undefined;
+}
+
+/**
+ * out[i] = f(x[i]). When x has at least as many elements as its array kind has values (256 for
+ * 8-bit storage), f runs once per value into a table and the loop only indexes it; the table
+ * covers every storable value, so codes outside the quantized type's range still map through f.
+ */
+export function mapCodes(x: IntArray, f: (q: number) => number, out: IntArray = new Int32Array(x.length)): IntArray {
+  const range = storageRange(x);
+  if (range && x.length >= range[1] - range[0] + 1) {
+    const lo = range[0];
+    const table = new Int32Array(range[1] - lo + 1);
+    for (let j = 0; j < table.length; j++) table[j] = f(lo + j);
+    for (let i = 0; i < x.length; i++) out[i] = table[x[i]! - lo]!;
+  } else {
+    for (let i = 0; i < x.length; i++) out[i] = f(x[i]!);
+  }
+  return out;
+}
 
 /** Operand k of a broadcast plan expanded to the output's `n` elements. */
 function expand(data: ArrayLike<number>, plan: BroadcastPlan, k: number, n: number): Int32Array {
@@ -115,13 +151,41 @@ function expand(data: ArrayLike<number>, plan: BroadcastPlan, k: number, n: numb
   return out;
 }
 
-/** The inputs' codes broadcast to their common shape, one int32 array per input. */
-function broadcastCodes(xs: readonly Tensor[], ctx: IntCtx): { shape: number[]; codes: Int32Array[] } {
+/**
+ * The inputs' codes (or `values`, one array per input laid out like its codes) broadcast to their
+ * common shape, one int32 array per input.
+ */
+function broadcastCodes(
+  xs: readonly Tensor[],
+  ctx: IntCtx,
+  values: readonly ArrayLike<number>[] = xs.map((x) => x.data as IntArray),
+): { shape: number[]; codes: Int32Array[] } {
   const shapes = xs.map((x) => x.shape);
   const shape = broadcastRunShape(ctx, shapes);
   const plan = broadcastPlan(shapes, shape);
   const n = numel(shape);
-  return { shape, codes: xs.map((x, k) => expand(x.data as IntArray, plan, k, n)) };
+  return { shape, codes: values.map((v, k) => expand(v, plan, k, n)) };
+}
+
+/**
+ * When every input but one holds a single element, the op is a step of that input's codes alone,
+ * laid out like them (broadcasting only adds size-1 axes): its index, else −1.
+ */
+function soleVarying(xs: readonly Tensor[]): number {
+  let v = -1;
+  for (let k = 0; k < xs.length; k++) {
+    if (xs[k]!.data.length === 1) continue;
+    if (v >= 0) return -1;
+    v = k;
+  }
+  return Math.max(v, 0);
+}
+
+/** The output of the step `f` of input k's codes (`soleVarying`). */
+function stepOutput(xs: readonly Tensor[], k: number, f: (q: number) => number, ctx: IntCtx): Tensor {
+  const out = tensor(ctx.outTypes[0]!.dtype, broadcastRunShape(ctx, xs.map((x) => x.shape)));
+  mapCodes(xs[k]!.data as IntArray, f, out.data as IntArray);
+  return out;
 }
 
 function required(inputs: Inputs, ctx: IntCtx): Tensor[] {
@@ -173,16 +237,29 @@ export function addInt(inputs: Inputs, signs: readonly number[], ctx: IntCtx): T
   const xs = required(inputs, ctx);
   const outT = ctx.outTypes[0]!;
   const p = addParams(ctx.inTypes, signs, outT);
-  const { shape, codes } = broadcastCodes(xs, ctx);
-  const acc = new Int32Array(numel(shape));
   const up = 2 ** p.leftShift;
-  codes.forEach((c, k) => {
-    const { m, zp, sign } = p.inputs[k]!;
-    for (let i = 0; i < acc.length; i++) acc[i] += sign * mulShiftRound((c[i]! - zp) * up, m.m0, m.shift);
+  const r = Requantizer.of(p.out);
+  // Each input's term depends on its code alone.
+  const term = p.inputs.map(({ m, zp, sign }) => {
+    const rm = Requantizer.of(m);
+    return (q: number) => sign * rm.apply((q - zp) * up, 0);
   });
+  const v = soleVarying(xs);
+  if (v >= 0) {
+    // The int32 sum wraps the same in any order.
+    const c = xs.reduce((sum, x, k) => (k === v ? sum : sum + term[k]!(x.data[0] as number)), 0);
+    return stepOutput(xs, v, (q) => r.requantize((term[v]!(q) + c) | 0, 0, p.zOut, p.lo, p.hi), ctx);
+  }
+  const terms = xs.map((x, k) => mapCodes(x.data as IntArray, term[k]!));
+  const { shape, codes } = broadcastCodes(xs, ctx, terms);
+  const acc = codes[0]!;
+  for (let k = 1; k < codes.length; k++) {
+    const c = codes[k]!;
+    for (let i = 0; i < acc.length; i++) acc[i] += c[i]!;
+  }
   const out = tensor(outT.dtype, shape);
   const y = out.data as IntArray;
-  for (let i = 0; i < y.length; i++) y[i] = requantize(acc[i]!, p.out.m0, p.out.shift, p.zOut, p.lo, p.hi);
+  for (let i = 0; i < y.length; i++) y[i] = r.requantize(acc[i]!, 0, p.zOut, p.lo, p.hi);
   return out;
 }
 
@@ -200,12 +277,16 @@ export function mulInt(inputs: Inputs, ctx: IntCtx): Tensor {
   const qb = perTensor(ctx.inTypes[1], "input 1");
   const outT = ctx.outTypes[0]!;
   const o = perTensor(outT, "the output");
-  const { m0, shift } = multiplier((qa.scale * qb.scale) / o.scale, "the product");
+  const r = Requantizer.of(multiplier((qa.scale * qb.scale) / o.scale, "the product"));
+  const product = (x: number, w: number) => r.requantize(((x - qa.zp) * (w - qb.zp)) | 0, 0, o.zp, o.lo, o.hi);
+  const v = soleVarying([a, b]);
+  if (v === 0) return stepOutput([a, b], 0, (q) => product(q, b.data[0] as number), ctx);
+  if (v === 1) return stepOutput([a, b], 1, (q) => product(a.data[0] as number, q), ctx);
   const { shape, codes } = broadcastCodes([a, b], ctx);
   const [ca, cb] = codes as [Int32Array, Int32Array];
   const out = tensor(outT.dtype, shape);
   const y = out.data as IntArray;
-  for (let i = 0; i < y.length; i++) y[i] = requantize(((ca[i]! - qa.zp) * (cb[i]! - qb.zp)) | 0, m0, shift, o.zp, o.lo, o.hi);
+  for (let i = 0; i < y.length; i++) y[i] = r.requantize(((ca[i]! - qa.zp) * (cb[i]! - qb.zp)) | 0, 0, o.zp, o.lo, o.hi);
   return out;
 }
 
@@ -227,12 +308,14 @@ export function scaleInt(x: Tensor, xT: TensorType | undefined, c: Tensor, divid
     m0[j] = m.m0;
     shift[j] = m.shift;
   });
+  const r = new Requantizer({ m0, shift });
+  if (cv.length === 1) return stepOutput([x, c], 0, (q) => r.requantize(q - qx.zp, 0, o.zp, o.lo, o.hi), ctx);
   const index = tensor("int32", c.shape, Int32Array.from(cv, (_, j) => j));
   const { shape, codes } = broadcastCodes([x, index], ctx);
   const [cx, k] = codes as [Int32Array, Int32Array];
   const out = tensor(outT.dtype, shape);
   const y = out.data as IntArray;
-  for (let i = 0; i < y.length; i++) y[i] = requantize(cx[i]! - qx.zp, m0[k[i]!]!, shift[k[i]!]!, o.zp, o.lo, o.hi);
+  for (let i = 0; i < y.length; i++) y[i] = r.requantize(cx[i]! - qx.zp, k[i]!, o.zp, o.lo, o.hi);
   return out;
 }
 
@@ -279,6 +362,7 @@ export function divInt(inputs: Inputs, ctx: IntCtx): Tensor {
     m0[q - qb.lo] = 31 - m.shift > 62 ? 0 : d < 0 ? -m.m0 : m.m0;
     shift[q - qb.lo] = m.shift;
   }
+  const r = new Requantizer({ m0, shift });
   const { shape, codes } = broadcastCodes([a, b], ctx);
   const [ca, cb] = codes as [Int32Array, Int32Array];
   const out = tensor(outT.dtype, shape);
@@ -287,7 +371,7 @@ export function divInt(inputs: Inputs, ctx: IntCtx): Tensor {
     const n = ca[i]! - qa.zp;
     const k = cb[i]! - qb.lo;
     if (cb[i] === qb.zp) y[i] = n > 0 ? o.hi : n < 0 ? o.lo : o.zp;
-    else y[i] = m0[k] === 0 ? o.zp : requantize(n, m0[k]!, shift[k]!, o.zp, o.lo, o.hi);
+    else y[i] = m0[k] === 0 ? o.zp : r.requantize(n, k, o.zp, o.lo, o.hi);
   }
   return out;
 }
@@ -298,16 +382,21 @@ export function divInt(inputs: Inputs, ctx: IntCtx): Tensor {
 export function extremumInt(inputs: Inputs, ctx: IntCtx, max: boolean): Tensor {
   const xs = required(inputs, ctx);
   const outT = ctx.outTypes[0]!;
-  const o = perTensor(outT, "the output");
-  const { shape, codes } = broadcastCodes(xs, ctx);
-  const acc = new Int32Array(numel(shape)).fill(max ? o.lo : o.hi);
-  codes.forEach((c, k) => {
-    const p = rescaleParams(ctx.inTypes[k], outT, `input ${k}`);
-    for (let i = 0; i < acc.length; i++) {
-      const v = rescaleCode(c[i]!, p);
-      if (max ? v > acc[i]! : v < acc[i]!) acc[i] = v;
-    }
-  });
+  const f = xs.map((_, k) => rescaler(rescaleParams(ctx.inTypes[k], outT, `input ${k}`)));
+  const v = soleVarying(xs);
+  if (v >= 0) {
+    const others = xs.flatMap((x, k) => (k === v ? [] : [f[k]!(x.data[0] as number)]));
+    const c = max ? Math.max(...others) : Math.min(...others);
+    return stepOutput(xs, v, max ? (q) => Math.max(f[v]!(q), c) : (q) => Math.min(f[v]!(q), c), ctx);
+  }
+  const rescaled = xs.map((x, k) => mapCodes(x.data as IntArray, f[k]!));
+  const { shape, codes } = broadcastCodes(xs, ctx, rescaled);
+  const acc = codes[0]!;
+  for (let k = 1; k < codes.length; k++) {
+    const c = codes[k]!;
+    if (max) for (let i = 0; i < acc.length; i++) acc[i] = c[i]! > acc[i]! ? c[i]! : acc[i]!;
+    else for (let i = 0; i < acc.length; i++) acc[i] = c[i]! < acc[i]! ? c[i]! : acc[i]!;
+  }
   const out = tensor(outT.dtype, shape);
   (out.data as IntArray).set(acc);
   return out;
@@ -329,8 +418,8 @@ export function preluInt(inputs: Inputs, ctx: IntCtx): Tensor {
   const qs = perTensor(ctx.inTypes[1], "the slope");
   const outT = ctx.outTypes[0]!;
   const o = perTensor(outT, "the output");
-  const pos = multiplier(qx.scale / o.scale, "the positive side");
-  const neg = multiplier((qx.scale * qs.scale) / o.scale, "the negative side");
+  const pos = Requantizer.of(multiplier(qx.scale / o.scale, "the positive side"));
+  const neg = Requantizer.of(multiplier((qx.scale * qs.scale) / o.scale, "the negative side"));
   const alpha = expand(slope.data as IntArray, broadcastPlan([slope.shape], x.shape), 0, numel(x.shape));
   const xs = x.data as IntArray;
   const out = tensor(outT.dtype, x.shape);
@@ -339,8 +428,8 @@ export function preluInt(inputs: Inputs, ctx: IntCtx): Tensor {
     const v = xs[i]! - qx.zp;
     y[i] =
       v >= 0
-        ? requantize(v, pos.m0, pos.shift, o.zp, o.lo, o.hi)
-        : requantize((v * (alpha[i]! - qs.zp)) | 0, neg.m0, neg.shift, o.zp, o.lo, o.hi);
+        ? pos.requantize(v, 0, o.zp, o.lo, o.hi)
+        : neg.requantize((v * (alpha[i]! - qs.zp)) | 0, 0, o.zp, o.lo, o.hi);
   }
   return out;
 }
