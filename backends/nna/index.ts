@@ -13,3 +13,4 @@ export {
 export { assemble, disassemble, formatInsn, parseAsm, printProgram, type AsmOptions } from "./asm/index.js";
 export { checkTokens, Machine, simulate, type SimOptions, type SimResult, type Timing } from "./sim/index.js";
 export { cycleStats, estimateCycles, latency, work, type CycleStats, type LayerStats, type QueueStats, type Work } from "./cycles.js";
+export { lowerModel, LOWERINGS, type LowerOptions, type Lowering } from "./lower/index.js";

@@ -1,0 +1,112 @@
+/**
+ * Quantized Gemm with constant weights (docs/nna-isa.md "How the op families map"): Y[M, N] =
+ * requantize(bias + (A − z_a)·B′), per output channel, with a following Relu fused into the
+ * requantization clamp.
+ *
+ * Layout: A and Y are dense row-major int8 codes in DRAM; A's rows are read as K/16 input vectors
+ * (`inpstride = kBlocks`, `kstride = 1`). acc holds the layer's constants first — L bias vectors
+ * and L (M0, shift) pairs, L = acc vectors per output row — and then the rows' accumulators at
+ * 3L, row stride L, so that channel 16v + j is lane j of vector v in every region.
+ *
+ * Tiling: weight columns (16 channels, 32 in int4 mode) in groups that fit the wgt scratchpad,
+ * and within a group rows in tiles that fit inp, acc and out; K is summed by GEMMs of at most 32
+ * blocks each into the same accumulators.
+ */
+import { HwacError } from "../../../ir/errors.js";
+import type { Node } from "../../../ir/graph.js";
+import { productParams } from "../../../ir/kernels/requant.js";
+import { attrsOf } from "../../../ir/op.js";
+import { MAX_K_BLOCKS, type Insn } from "../isa.js";
+import type { LowerCtx } from "./context.js";
+import { columnLanes, packParams, packWeights } from "./pack.js";
+import { fusedRelu } from "./Relu.js";
+
+/** VEC's rows and cols fields are 12 bits wide. */
+const VEC_MAX = 4095;
+
+function unsupported(node: Node, message: string): HwacError {
+  return new HwacError("HW5042", `Gemm on the NNA: ${message}`, { node: node.name, op: node.op });
+}
+
+export function lowerGemm(node: Node, ctx: LowerCtx): void {
+  const attrs = attrsOf(node);
+  if (attrs.int("transA", 0) !== 0) throw unsupported(node, "transA = 1 is not supported (A must be [M, K] rows)");
+  if (attrs.float("alpha", 1) !== 1 || attrs.float("beta", 1) !== 1) throw unsupported(node, "alpha and beta must be 1 (the quantizer folds them)");
+  const transB = attrs.int("transB", 0) !== 0;
+  const [aName, bName, cName] = node.inputs as [string, string, string | undefined];
+  const w = ctx.graph.initializers.get(bName);
+  if (!w) throw unsupported(node, `B ('${bName}') must be a constant`);
+  const n = transB ? w.shape[0]! : w.shape[1]!;
+  const bias = cName ? ctx.graph.initializers.get(cName) : undefined;
+  if (cName && (!bias || bias.dtype !== "int32" || bias.data.length !== n || bias.shape.at(-1) !== n)) {
+    throw unsupported(node, `C ('${cName}') must be a constant int32 bias of one value per output channel`);
+  }
+  const aType = ctx.type(aName);
+  if (aType.dtype !== "int8") throw unsupported(node, `A must be int8 codes, got ${aType.dtype}`);
+  if (w.dtype !== "int8" && w.dtype !== "int4") throw unsupported(node, `B must be int8 or int4 codes, got ${w.dtype}`);
+  const a = ctx.buffer(aName, node);
+  const [m, k] = ctx.shape(aName, node) as [number, number];
+
+  const relu = fusedRelu(ctx, node);
+  const yName = relu ? relu.node.outputs[0]! : node.outputs[0]!;
+  const yType = ctx.type(node.outputs[0]!);
+  if (yType.dtype !== "int8") throw unsupported(node, `the output must be int8 codes, got ${yType.dtype}`);
+  const p = productParams(aType, ctx.type(bName), yType, transB ? 0 : 1, n, `Gemm '${node.name}'`);
+  if (p.bZero.some((z) => z !== 0)) throw unsupported(node, "B must be quantized symmetrically (zero point 0)");
+  const lo = relu ? Math.max(p.requant.lo, relu.floor) : p.requant.lo;
+
+  const g = ctx.geo;
+  const int4 = w.dtype === "int4";
+  const lanes = columnLanes(g, int4);
+  const perCol = lanes / g.lanes;
+  const kBlocks = Math.ceil(k / g.vecBytes);
+  const cols = Math.ceil(n / lanes);
+  const vecs = cols * perCol;
+  const wd = w.data as Int8Array;
+  const wAddr = ctx.constant(packWeights(g, { k, n, int4 }, transB ? (i, j) => wd[j * k + i]! : (i, j) => wd[i * n + j]!));
+  const pAddr = ctx.constant(packParams(g, vecs, bias?.data as Int32Array | undefined, p.requant));
+  const y = ctx.activation(yName, m, n);
+
+  const groupCols = Math.min(cols, Math.floor(g.wgtBlocks / kBlocks));
+  const accBase = 3 * vecs;
+  const tile = Math.min(m, Math.floor(g.inpVectors / kBlocks), Math.floor((g.accVectors - accBase) / vecs), Math.floor(g.outBytes / (g.lanes * vecs)), VEC_MAX);
+  if (groupCols < 1 || tile < 1 || vecs > VEC_MAX) {
+    throw unsupported(node, `a [${m}, ${k}] × [${k}, ${n}] product does not fit the scratchpads even one row and one weight column at a time`);
+  }
+
+  ctx.beginLayer(node);
+  let first = true;
+  for (let c0 = 0; c0 < cols; c0 += groupCols) {
+    const c1 = Math.min(cols, c0 + groupCols);
+    const [v0, nv] = [c0 * perCol, (c1 - c0) * perCol];
+    for (let r0 = 0; r0 < m; r0 += tile) {
+      const rows = Math.min(tile, m - r0);
+      const loads: Insn[] = [];
+      if (first) loads.push(ctx.load({ mem: "acc", mode: "i32", dram: pAddr, xSize: 3 * vecs, xStride: 4 * g.lanes }));
+      if (r0 === 0) loads.push(ctx.load({ mem: "wgt", mode: int4 ? "i4" : "i8", dram: wAddr + c0 * kBlocks * g.blockBytes, xSize: (c1 - c0) * kBlocks, xStride: g.blockBytes }));
+      loads.push(ctx.load({ mem: "inp", dram: a.addr + r0 * k, ySize: rows, xSize: kBlocks, yStride: k, xStride: g.vecBytes }));
+      first = false;
+
+      const compute: Insn[] = [
+        // Each accumulator row starts as the bias (broadcast over rows: srcrow = 0).
+        ctx.vec({ fn: "add", dst: accBase + v0, src: v0, rows, cols: nv, dstRowStride: vecs, dstColStride: 1, srcColStride: 1, useImm: true }),
+      ];
+      for (let c = c0; c < c1; c++) {
+        for (let kb = 0; kb < kBlocks; kb += MAX_K_BLOCKS) {
+          compute.push(ctx.gemm({
+            mode: int4 ? "i4" : "i8", acc: accBase + c * perCol, inp: kb, wgt: (c - c0) * kBlocks + kb, rows,
+            kBlocks: Math.min(MAX_K_BLOCKS, kBlocks - kb), inpStride: kBlocks, inpKStride: 1, accStride: vecs, izp: p.aZero,
+          }));
+        }
+      }
+      const rowBytes = g.lanes * vecs;
+      compute.push(ctx.vec({
+        fn: "requant", src: accBase + v0, srcRowStride: vecs, srcColStride: 1, src2: vecs + 2 * v0, src2ColStride: 2, rows, cols: nv,
+        imm: p.requant.zOut, clamp: true, lo, hi: p.requant.hi, dstMem: "out", dtype: "i8", dst: v0 * g.lanes, dstRowStride: rowBytes, dstColStride: g.lanes,
+      }));
+      const x0 = v0 * g.lanes;
+      const store = ctx.store({ sram: x0, dram: y.addr + r0 * n + x0, ySize: rows, xSize: Math.min(n, (v0 + nv) * g.lanes) - x0, yStride: n, srcStride: rowBytes });
+      ctx.step(loads, compute, store);
+    }
+  }
+}
