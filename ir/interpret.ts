@@ -191,6 +191,13 @@ function runNode(
     return def.run(inputs, ctx);
   } catch (e) {
     if (e instanceof HwacError) throw e.at(where);
+    // Sizes come from the model (huge kernel windows, Expand/Tile targets): too big to allocate is the model's limit, not a bug.
+    if (e instanceof RangeError && ALLOCATION_FAILURE.test(e.message)) {
+      throw new HwacError("HW3030", `the node needs more memory than can be allocated (${e.message})`, where);
+    }
     throw e;
   }
 }
+
+/** V8's messages for typed arrays and buffers beyond its size limits. */
+const ALLOCATION_FAILURE = /^(Invalid typed array length|Array buffer allocation failed|Invalid array buffer length|Invalid array length)/;

@@ -57,9 +57,15 @@ export function knownInts(ctx: TypeCtx, input: number, attr?: string): readonly 
   return attr === undefined ? undefined : ctx.attrs.optInts(attr);
 }
 
+/** Longest shape or axes operand a type rule accepts: its length becomes a rank, built as an array of dims. */
+const MAX_OPERAND_RANK = 1024;
+
 /** The length of 1-D input `input` when its shape is static: how many values a dynamic operand holds. */
 export function operandLength(ctx: TypeCtx, input: number): number | undefined {
   const len = ctx.inputs[input]?.shape?.[0];
+  if (typeof len === "number" && len > MAX_OPERAND_RANK) {
+    throw opError(ctx, `input ${input} declares ${len} entries; a shape or axes list has at most ${MAX_OPERAND_RANK}`);
+  }
   return typeof len === "number" ? len : undefined;
 }
 

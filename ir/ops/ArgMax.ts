@@ -1,3 +1,4 @@
+import { needType } from "../kernels/elementwise.js";
 import { normAxis } from "../kernels/layout.js";
 import { reducedShape, valuesOf } from "../kernels/reduce.js";
 import { need, opError, type OpDef } from "../op.js";
@@ -6,7 +7,7 @@ import { numel, tensor } from "../tensor.js";
 export const ArgMax: OpDef = {
   op: "ArgMax",
   inferTypes(ctx) {
-    const x = ctx.inputs[0]!;
+    const x = needType(ctx, 0);
     if (!x.shape) return [{ dtype: "int64", shape: null }];
     const axis = normAxis(ctx.attrs.int("axis", 0), x.shape.length, ctx);
     return [{ dtype: "int64", shape: reducedShape(x.shape, [axis], ctx.attrs.int("keepdims", 1) !== 0) }];

@@ -66,6 +66,7 @@ export const Attention: OpDef = {
     if (Q.heads % K.heads !== 0 || K.heads !== V.heads) {
       throw opError(ctx, `q heads ${Q.heads} must be a multiple of kv heads ${K.heads} (K and V alike, V has ${V.heads})`, "HW3020");
     }
+    checkOperands(ctx, Q, K, V, pastK, pastV);
     const pastLen = pastK ? pastK.shape[2]! : 0;
     const total = pastLen + K.seq;
     const dtype = q.dtype;
@@ -99,6 +100,23 @@ export const Attention: OpDef = {
     return outs;
   },
 };
+
+/** The kernels index Q, K, V and the caches by one batch, sequence and head size: they must agree. */
+function checkOperands(ctx: EvalCtx, Q: HeadLayout, K: HeadLayout, V: HeadLayout, pastK?: Tensor, pastV?: Tensor): void {
+  const bad = (what: string): never => {
+    throw opError(ctx, what, "HW3020");
+  };
+  if (K.batch !== Q.batch || V.batch !== Q.batch) bad(`Q, K and V batch sizes differ (${Q.batch}, ${K.batch}, ${V.batch})`);
+  if (V.seq !== K.seq) bad(`K has ${K.seq} positions but V has ${V.seq}`);
+  if (K.size !== Q.size) bad(`K head size ${K.size} differs from Q head size ${Q.size}`);
+  if (!pastK !== !pastV) bad("past_key and past_value must be given together");
+  if (!pastK || !pastV) return;
+  const want = (t: Tensor, size: number): boolean =>
+    t.shape.length === 4 && t.shape[0] === Q.batch && t.shape[1] === K.heads && t.shape[2] === pastK.shape[2] && t.shape[3] === size;
+  if (!want(pastK, K.size) || !want(pastV, V.size)) {
+    bad(`past_key [${pastK.shape}] and past_value [${pastV.shape}] must be [${Q.batch}, ${K.heads}, P, head size]`);
+  }
+}
 
 function layout(ctx: EvalCtx, t: Tensor, attr: string): HeadLayout {
   const [batch, heads, seq, size] = geometry(ctx, t.shape, attr) as number[] as [number, number, number, number];

@@ -23,6 +23,7 @@ export const Einsum: OpDef = {
       expectType(ctx, t.dtype, TYPES);
       return t;
     });
+    if (ins.length === 0) throw opError(ctx, "needs at least one input");
     const dtype = ins[0]!.dtype;
     if (ins.some((t) => !t.shape)) return [{ dtype, shape: null }];
     const p = plan(ctx, ins.map((t) => t.shape!.length));

@@ -1,5 +1,6 @@
 import type { Dim } from "../graph.js";
 import { broadcastDims } from "../kernels/broadcast.js";
+import { needType } from "../kernels/elementwise.js";
 import { broadcastTo, knownInts, moved, operandLength } from "../kernels/layout.js";
 import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { shapeStr, toNumbers } from "../tensor.js";
@@ -15,7 +16,7 @@ export const Expand: OpDef = {
   op: "Expand",
   quantTransparent: true,
   inferTypes(ctx) {
-    const x = ctx.inputs[0]!;
+    const x = needType(ctx, 0);
     const shape = knownInts(ctx, 1);
     if (Array.isArray(shape)) return [moved(x, x.shape ? outDims(x.shape, shape, ctx) : null)];
     const len = operandLength(ctx, 1);

@@ -1,4 +1,5 @@
 import type { Dim } from "../graph.js";
+import { needType } from "../kernels/elementwise.js";
 import { dimProduct, moved, normAxis } from "../kernels/layout.js";
 import { need, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { reshape } from "../tensor.js";
@@ -15,7 +16,7 @@ export const Flatten: OpDef = {
   op: "Flatten",
   quantTransparent: true,
   inferTypes(ctx) {
-    const x = ctx.inputs[0]!;
+    const x = needType(ctx, 0);
     return [moved(x, x.shape ? outDims(x.shape, ctx) : ["?", "?"])];
   },
   run(inputs, ctx) {

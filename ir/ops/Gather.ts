@@ -1,4 +1,5 @@
 import type { Dim } from "../graph.js";
+import { needType } from "../kernels/elementwise.js";
 import { gatherAxes, identityTables, moved, normAxis } from "../kernels/layout.js";
 import { need, opError, type OpDef } from "../op.js";
 import { getNumber, strides } from "../tensor.js";
@@ -12,7 +13,7 @@ export const Gather: OpDef = {
   op: "Gather",
   quantTransparent: true,
   inferTypes(ctx) {
-    const [x, idx] = [ctx.inputs[0]!, ctx.inputs[1]!];
+    const [x, idx] = [needType(ctx, 0), needType(ctx, 1)];
     if (!x.shape || !idx.shape) return [moved(x, null)];
     const axis = normAxis(ctx.attrs.int("axis", 0), x.shape.length, ctx);
     return [moved(x, outDims(x.shape, idx.shape, axis))];

@@ -1,6 +1,7 @@
 import type { Attrs } from "../attrs.js";
 import { allocate } from "../dtype.js";
 import type { Dim } from "../graph.js";
+import { needType } from "../kernels/elementwise.js";
 import { quantizeReal, retype } from "../kernels/int-elementwise.js";
 import { elementOf, gatherAxes, intsArg, knownInts, mappedTable, moved, normAxes, type Scalar } from "../kernels/layout.js";
 import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
@@ -85,7 +86,7 @@ export const Pad: OpDef = {
   op: "Pad",
   quantTransparent: true,
   inferTypes(ctx) {
-    const x = ctx.inputs[0]!;
+    const x = needType(ctx, 0);
     modeOf(ctx);
     const pads = knownInts(ctx, 1, padsAttr(ctx.attrs));
     const axes = knownInts(ctx, 3);

@@ -1,4 +1,5 @@
 import { isFloat, isInteger } from "../dtype.js";
+import { needType } from "../kernels/elementwise.js";
 import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { fromFloat64, getNumber, type Tensor } from "../tensor.js";
 
@@ -12,7 +13,7 @@ function count(start: Tensor, limit: Tensor, delta: Tensor, ctx: TypeCtx | EvalC
 export const Range: OpDef = {
   op: "Range",
   inferTypes(ctx) {
-    const dtype = ctx.inputs[0]!.dtype;
+    const dtype = needType(ctx, 0).dtype;
     if (!isFloat(dtype) && !isInteger(dtype)) throw opError(ctx, `Range does not take ${dtype} inputs`);
     const [start, limit, delta] = ctx.consts;
     return [{ dtype, shape: [start && limit && delta ? count(start, limit, delta, ctx) : "?"] }];

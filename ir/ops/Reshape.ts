@@ -1,4 +1,5 @@
 import type { Dim } from "../graph.js";
+import { needType } from "../kernels/elementwise.js";
 import { dimProduct, intsArg, knownInts, moved, operandLength } from "../kernels/layout.js";
 import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { reshape, shapeStr } from "../tensor.js";
@@ -41,7 +42,7 @@ export const Reshape: OpDef = {
   op: "Reshape",
   quantTransparent: true,
   inferTypes(ctx) {
-    const x = ctx.inputs[0]!;
+    const x = needType(ctx, 0);
     const allowzero = ctx.attrs.int("allowzero", 0) === 1;
     // Opsets 1-4 give the shape as an attribute.
     const spec = knownInts(ctx, 1, "shape");

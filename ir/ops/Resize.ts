@@ -1,4 +1,5 @@
 import type { Dim } from "../graph.js";
+import { needType } from "../kernels/elementwise.js";
 import { quantizeReal, retype } from "../kernels/int-elementwise.js";
 import { resampleInt } from "../kernels/int-resize.js";
 import { elementOf, gatherAxes, identityTables, mappedTable, moved, normAxes, type Scalar } from "../kernels/layout.js";
@@ -127,7 +128,7 @@ export const Resize: OpDef = {
   // Interpolation stays within the input's range, so the quantizer gives the output the input's type.
   quantTransparent: true,
   inferTypes(ctx) {
-    const x = ctx.inputs[0]!;
+    const x = needType(ctx, 0);
     sampling(ctx);
     if (!x.shape) return [moved(x, null)];
     const pos = positions(ctx.opset);

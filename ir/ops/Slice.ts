@@ -1,4 +1,5 @@
 import type { Dim } from "../graph.js";
+import { needType } from "../kernels/elementwise.js";
 import { gatherAxes, identityTables, intsArg, knownInts, moved, normAxes, rangeTable } from "../kernels/layout.js";
 import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { strides } from "../tensor.js";
@@ -59,7 +60,7 @@ export const Slice: OpDef = {
   op: "Slice",
   quantTransparent: true,
   inferTypes(ctx) {
-    const x = ctx.inputs[0]!;
+    const x = needType(ctx, 0);
     // Opsets before 10 give starts, ends and axes as attributes, and have no steps.
     const starts = knownInts(ctx, 1, "starts");
     const ends = knownInts(ctx, 2, "ends");

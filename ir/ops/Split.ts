@@ -1,4 +1,5 @@
 import type { Dim } from "../graph.js";
+import { needType } from "../kernels/elementwise.js";
 import { intsArg, knownInts, moved, normAxis, sliceAxis } from "../kernels/layout.js";
 import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 
@@ -29,7 +30,7 @@ export const Split: OpDef = {
   op: "Split",
   quantTransparent: true,
   inferTypes(ctx) {
-    const x = ctx.inputs[0]!;
+    const x = needType(ctx, 0);
     const n = ctx.node.outputs.length;
     const split = knownInts(ctx, 1, "split");
     if (!x.shape) return new Array(n).fill(moved(x, null));

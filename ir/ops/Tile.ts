@@ -1,4 +1,5 @@
 import type { Dim } from "../graph.js";
+import { needType } from "../kernels/elementwise.js";
 import { gatherAxes, knownInts, mappedTable, moved } from "../kernels/layout.js";
 import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { strides, toNumbers } from "../tensor.js";
@@ -13,7 +14,7 @@ export const Tile: OpDef = {
   op: "Tile",
   quantTransparent: true,
   inferTypes(ctx) {
-    const x = ctx.inputs[0]!;
+    const x = needType(ctx, 0);
     const repeats = knownInts(ctx, 1);
     if (!x.shape) return [moved(x, null)];
     if (!Array.isArray(repeats)) return [moved(x, x.shape.map(() => "?"))];

@@ -1,3 +1,4 @@
+import { needType } from "../kernels/elementwise.js";
 import { moved, normAxes, transpose } from "../kernels/layout.js";
 import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 
@@ -13,7 +14,7 @@ export const Transpose: OpDef = {
   op: "Transpose",
   quantTransparent: true,
   inferTypes(ctx) {
-    const x = ctx.inputs[0]!;
+    const x = needType(ctx, 0);
     if (!x.shape) return [moved(x, null)];
     const shape = x.shape;
     return [moved(x, permOf(shape.length, ctx).map((p) => shape[p]!))];

@@ -1,4 +1,5 @@
 import type { Dim } from "../graph.js";
+import { needType } from "../kernels/elementwise.js";
 import { intsArg, knownInts, moved, normAxes, operandLength } from "../kernels/layout.js";
 import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { reshape } from "../tensor.js";
@@ -15,7 +16,7 @@ export const Unsqueeze: OpDef = {
   op: "Unsqueeze",
   quantTransparent: true,
   inferTypes(ctx) {
-    const x = ctx.inputs[0]!;
+    const x = needType(ctx, 0);
     // Opsets before 13 give axes as an attribute.
     const axes = knownInts(ctx, 1, "axes");
     if (axes === undefined) throw opError(ctx, "expected axes");
