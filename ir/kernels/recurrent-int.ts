@@ -19,7 +19,7 @@ import { perTensor, productMultipliers, quantOf, type Multipliers } from "../qua
 import { shapeStr, tensor, type Tensor } from "../tensor.js";
 import { DEFAULT_CELL, formatDType, formatOf, formatRange, fracMultiplier, Q0_15, Q3_12, sigmoidTable, tanhTable, type QFormat } from "./fixed-point.js";
 import { igemm, view, type IgemmKernel, type IntArray } from "./gemm.js";
-import { batchFirst, directions, expectShape, sequenceLengths, swap01, type RecurrentCtx } from "./recurrent.js";
+import { batchFirst, directions, expectShape, sequenceLengths, swap01, sweep, type RecurrentCtx } from "./recurrent.js";
 import { igemmWasm } from "./wasm/gemm.js";
 
 /** What distinguishes the recurrent ops here: gate count and default activations. */
@@ -328,27 +328,11 @@ export class IntRecurrence {
     const slab = batch * hidden;
     const yData = codeArray(h.dtype, seq * dirs * slab).fill(h.zp);
     const xw = new Int32Array(seq * batch * width);
-    const rows = new Int32Array(batch);
-    const times = new Int32Array(batch);
-    const maxLen = lens.reduce((m, l) => Math.max(m, l), 0);
     for (let d = 0; d < dirs; d++) {
       const own = states.map((s) => s.subarray(d * slab, (d + 1) * slab));
       const cell = makeCell(d, own);
       this.project(d, xw);
-      const hd = own[0]!;
-      for (let s = 0; s < maxLen; s++) {
-        for (let b = 0; b < batch; b++) {
-          const t = this.reverse[d] ? lens[b]! - 1 - s : s;
-          times[b] = t;
-          rows[b] = s < lens[b]! ? (t * batch + b) * width : -1;
-        }
-        cell.step(xw, rows);
-        for (let b = 0; b < batch; b++) {
-          if (rows[b]! < 0) continue;
-          const o = ((times[b]! * dirs + d) * batch + b) * hidden;
-          for (let j = 0, i = b * hidden; j < hidden; j++, i++) yData[o + j] = hd[i]!;
-        }
-      }
+      sweep({ batch, dirs, hidden, lens }, this.reverse[d]!, d, width, (rows) => cell.step(xw, rows), own[0]!, yData);
       for (let b = 0; b < batch; b++) {
         if (lens[b] === 0) own.forEach((st, k) => st.fill(k === 0 ? h.zp : 0, b * hidden, (b + 1) * hidden));
       }

@@ -283,27 +283,11 @@ export class Recurrence {
     const slab = batch * hidden;
     const y = new Float32Array(seq * dirs * slab);
     const xw = new Float32Array(seq * batch * width);
-    const rows = new Int32Array(batch);
-    const times = new Int32Array(batch);
-    const maxLen = lens.reduce((m, l) => Math.max(m, l), 0);
     for (let d = 0; d < dirs; d++) {
       const own = states.map((s) => s.subarray(d * slab, (d + 1) * slab));
       const cell = makeCell(d, own);
       this.project(d, cell.inputBias, xw);
-      const h = own[0]!;
-      for (let s = 0; s < maxLen; s++) {
-        for (let b = 0; b < batch; b++) {
-          const t = this.reverse[d] ? lens[b]! - 1 - s : s;
-          times[b] = t;
-          rows[b] = s < lens[b]! ? (t * batch + b) * width : -1;
-        }
-        cell.step(xw, rows);
-        for (let b = 0; b < batch; b++) {
-          if (rows[b]! < 0) continue;
-          const o = ((times[b]! * dirs + d) * batch + b) * hidden;
-          for (let j = 0; j < hidden; j++) y[o + j] = h[b * hidden + j]!;
-        }
-      }
+      sweep({ batch, dirs, hidden, lens }, this.reverse[d]!, d, width, (rows) => cell.step(xw, rows), own[0]!, y);
       for (let b = 0; b < batch; b++) {
         if (lens[b] === 0) for (const st of own) st.fill(0, b * hidden, (b + 1) * hidden);
       }
@@ -329,5 +313,45 @@ export class Recurrence {
   private output(v: Float32Array, lead: number, shape: readonly number[]): Tensor {
     const data = this.batchFirst ? swap01(v, lead, this.batch, this.hidden) : v;
     return this.dtype === "float32" ? tensor("float32", shape, data) : fromFloat64(this.dtype, shape, data);
+  }
+}
+
+/** Values indexable by number: float and integer state arrays alike. */
+interface NumberArray {
+  [i: number]: number;
+}
+
+/**
+ * The time sweep of direction d, shared by the float and integer recurrences: at step s, batch
+ * entry b reads the projected-input row of its time t (counted back from its own last step when
+ * reversed), `step` advances every entry still within its length, and Y[t, d, b] receives the new
+ * hidden state `h[b]`.
+ */
+export function sweep<A extends NumberArray>(
+  shape: { readonly batch: number; readonly dirs: number; readonly hidden: number; readonly lens: ArrayLike<number> },
+  reverse: boolean,
+  d: number,
+  width: number,
+  step: (rows: Int32Array) => void,
+  h: A,
+  y: A,
+): void {
+  const { batch, dirs, hidden, lens } = shape;
+  let maxLen = 0;
+  for (let b = 0; b < batch; b++) maxLen = Math.max(maxLen, lens[b]!);
+  const rows = new Int32Array(batch);
+  const times = new Int32Array(batch);
+  for (let s = 0; s < maxLen; s++) {
+    for (let b = 0; b < batch; b++) {
+      const t = reverse ? lens[b]! - 1 - s : s;
+      times[b] = t;
+      rows[b] = s < lens[b]! ? (t * batch + b) * width : -1;
+    }
+    step(rows);
+    for (let b = 0; b < batch; b++) {
+      if (rows[b]! < 0) continue;
+      const o = ((times[b]! * dirs + d) * batch + b) * hidden;
+      for (let j = 0, i = b * hidden; j < hidden; j++, i++) y[o + j] = h[i]!;
+    }
   }
 }
