@@ -88,3 +88,10 @@ export function need(inputs: readonly (Tensor | undefined)[], i: number, ctx: { 
   if (!t) throw opError(ctx, `input ${i} is required`, "HW3001");
   return t;
 }
+
+/** The type of input `i`, which the op requires (the type-rule counterpart of `need`). */
+export function needType(ctx: TypeCtx, i: number): TensorType {
+  const t = ctx.inputs[i];
+  if (!t) throw opError(ctx, `input ${i} is required`);
+  return t;
+}

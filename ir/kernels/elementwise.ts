@@ -11,8 +11,8 @@
  * - booleans returned by comparisons store as 1/0.
  */
 import { isBigInt, isInteger, roundBF16, roundF16, type DType, type TensorData } from "../dtype.js";
-import type { Dim, Node, TensorType } from "../graph.js";
-import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
+import type { Dim, Node } from "../graph.js";
+import { need, needType, opError, type EvalCtx, type OpDef } from "../op.js";
 import { shapeStr, tensor, toFloat64, type Tensor } from "../tensor.js";
 import { broadcastDims, broadcastPlan, broadcastShapes, broadcastsTo } from "./broadcast.js";
 
@@ -119,11 +119,6 @@ export function broadcastRunShape(ctx: Ctx, shapes: readonly (readonly number[])
 }
 
 /** Input `i`'s type, which the op requires. */
-export function needType(ctx: TypeCtx, i: number): TensorType {
-  const t = ctx.inputs[i];
-  if (!t) throw opError(ctx, `input ${i} is required`);
-  return t;
-}
 
 /** An op applying `spec.f` to every element; the output has the input's type and shape. */
 export function unaryOp<P = undefined>(op: string, spec: UnarySpec<P>): OpDef {

@@ -1,7 +1,6 @@
-import { needType } from "../kernels/elementwise.js";
 import { normAxis } from "../kernels/layout.js";
 import { reducedShape, valuesOf } from "../kernels/reduce.js";
-import { need, opError, type OpDef } from "../op.js";
+import { need, needType, opError, type OpDef } from "../op.js";
 import { numel, tensor } from "../tensor.js";
 
 export const ArgMax: OpDef = {

@@ -1,8 +1,8 @@
 import { isBigInt, isFloat, type DType } from "../dtype.js";
 import { fail } from "../errors.js";
-import { bigIntOf, needType } from "../kernels/elementwise.js";
+import { bigIntOf } from "../kernels/elementwise.js";
 import { dtypeFromCode, roundTo } from "../kernels/quantize.js";
-import { need, type OpDef } from "../op.js";
+import { need, needType, type OpDef } from "../op.js";
 import { tensor, type Tensor } from "../tensor.js";
 
 /**

@@ -1,5 +1,4 @@
-import { needType } from "../kernels/elementwise.js";
-import { need, type OpDef } from "../op.js";
+import { need, needType, type OpDef } from "../op.js";
 import { castTensor } from "./Cast.js";
 
 /** Cast to the element type of the second input (whose values are not read). */

@@ -1,8 +1,7 @@
 import type { Dim } from "../graph.js";
 import { broadcastDims } from "../kernels/broadcast.js";
-import { needType } from "../kernels/elementwise.js";
 import { broadcastTo, knownInts, moved, operandLength } from "../kernels/layout.js";
-import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
+import { need, needType, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { shapeStr, toNumbers } from "../tensor.js";
 
 /** The input broadcast with the requested shape: either may hold the 1s that repeat. */

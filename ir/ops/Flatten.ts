@@ -1,7 +1,6 @@
 import type { Dim } from "../graph.js";
-import { needType } from "../kernels/elementwise.js";
 import { dimProduct, moved, normAxis } from "../kernels/layout.js";
-import { need, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
+import { need, needType, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { reshape } from "../tensor.js";
 
 /** [prod(dims before axis), prod(dims from axis)]; axis lies in [-rank, rank]. */

@@ -1,7 +1,6 @@
 import type { Dim } from "../graph.js";
-import { needType } from "../kernels/elementwise.js";
 import { gatherAxes, identityTables, moved, normAxis } from "../kernels/layout.js";
-import { need, opError, type OpDef } from "../op.js";
+import { need, needType, opError, type OpDef } from "../op.js";
 import { getNumber, strides } from "../tensor.js";
 
 /** data.shape[:axis] + indices.shape + data.shape[axis+1:] */

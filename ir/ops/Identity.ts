@@ -1,5 +1,4 @@
-import { needType } from "../kernels/elementwise.js";
-import { need, type OpDef } from "../op.js";
+import { need, needType, type OpDef } from "../op.js";
 
 export const Identity: OpDef = {
   op: "Identity",

@@ -1,10 +1,9 @@
 import type { Attrs } from "../attrs.js";
 import { allocate } from "../dtype.js";
 import type { Dim } from "../graph.js";
-import { needType } from "../kernels/elementwise.js";
 import { quantizeReal, retype } from "../kernels/int-elementwise.js";
 import { elementOf, gatherAxes, intsArg, knownInts, mappedTable, moved, normAxes, type Scalar } from "../kernels/layout.js";
-import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
+import { need, needType, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { perTensor } from "../quant-params.js";
 import { strides, type Tensor } from "../tensor.js";
 

@@ -1,6 +1,5 @@
 import { isFloat, isInteger } from "../dtype.js";
-import { needType } from "../kernels/elementwise.js";
-import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
+import { need, needType, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { fromFloat64, getNumber, type Tensor } from "../tensor.js";
 
 /** Number of elements: ceil((limit - start) / delta), at least 0. */

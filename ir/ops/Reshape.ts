@@ -1,7 +1,6 @@
 import type { Dim } from "../graph.js";
-import { needType } from "../kernels/elementwise.js";
 import { dimProduct, intsArg, knownInts, moved, operandLength } from "../kernels/layout.js";
-import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
+import { need, needType, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { reshape, shapeStr } from "../tensor.js";
 
 /**

@@ -1,5 +1,4 @@
 import type { Dim } from "../graph.js";
-import { needType } from "../kernels/elementwise.js";
 import { quantizeReal, retype } from "../kernels/int-elementwise.js";
 import { resampleInt } from "../kernels/int-resize.js";
 import { elementOf, gatherAxes, identityTables, mappedTable, moved, normAxes, type Scalar } from "../kernels/layout.js";
@@ -14,7 +13,7 @@ import {
   type ResizeMode,
   type Sampling,
 } from "../kernels/resize.js";
-import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
+import { need, needType, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { perTensor } from "../quant-params.js";
 import { fromFloat64, strides, toFloat64, toNumbers, type Tensor } from "../tensor.js";
 

@@ -1,7 +1,6 @@
 import type { Dim } from "../graph.js";
-import { needType } from "../kernels/elementwise.js";
 import { gatherAxes, knownInts, mappedTable, moved } from "../kernels/layout.js";
-import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
+import { need, needType, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 import { strides, toNumbers } from "../tensor.js";
 
 function checkRepeats(repeats: readonly number[], rank: number, ctx: TypeCtx | EvalCtx): void {

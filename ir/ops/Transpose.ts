@@ -1,6 +1,5 @@
-import { needType } from "../kernels/elementwise.js";
 import { moved, normAxes, transpose } from "../kernels/layout.js";
-import { need, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
+import { need, needType, opError, type EvalCtx, type OpDef, type TypeCtx } from "../op.js";
 
 /** The permutation: the `perm` attribute, or reversed axes by default. */
 function permOf(rank: number, ctx: TypeCtx | EvalCtx): number[] {

@@ -1,8 +1,8 @@
 import type { DType } from "../dtype.js";
 import type { Node } from "../graph.js";
 import { broadcastPlan } from "../kernels/broadcast.js";
-import { broadcastRunShape, broadcastTypeShape, expectType, needType } from "../kernels/elementwise.js";
-import { need, opError, type OpDef } from "../op.js";
+import { broadcastRunShape, broadcastTypeShape, expectType } from "../kernels/elementwise.js";
+import { need, needType, opError, type OpDef } from "../op.js";
 import { tensor } from "../tensor.js";
 
 /** Storage of any element type viewed alike: Where copies elements without looking at them. */
