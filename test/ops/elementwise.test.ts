@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { HwacError } from "../../ir/errors.js";
 import type { Attr, Dim, Node, TensorType } from "../../ir/graph.js";
 import { attrsOf, type OpDef } from "../../ir/op.js";
-import { f32, i64, tensor, type Tensor } from "../../ir/tensor.js";
+import { f32, tensor, type Tensor } from "../../ir/tensor.js";
 import type { DType } from "../../ir/dtype.js";
 import { broadcastDims, broadcastPlan, broadcastsTo, broadcastShapes } from "../../ir/kernels/broadcast.js";
 import { Abs } from "../../ir/ops/Abs.js";

@@ -31,7 +31,6 @@ import { join } from "node:path";
 const int = (value: number): Attr => ({ kind: "int", value });
 const ints = (value: number[]): Attr => ({ kind: "ints", value });
 const float = (value: number): Attr => ({ kind: "float", value });
-const str = (value: string): Attr => ({ kind: "string", value });
 
 function nodeOf(def: OpDef, nIn: number, attrs: Record<string, Attr>, nOut: number): Node {
   return {

@@ -4,7 +4,7 @@
  * Lloyd-Max codebooks, on small tensors and on the trained digits-mlp layers.
  */
 import { describe, expect, it } from "vitest";
-import { unsafeUniformIntDistribution, xoroshiro128plus } from "pure-rand";
+import { xoroshiro128plus } from "pure-rand";
 import { HwacError } from "../../ir/errors.js";
 import { clamp, roundHalfEven } from "../../ir/numeric.js";
 import { f32, tensor, type Tensor } from "../../ir/tensor.js";
