@@ -3,7 +3,7 @@
  * byte) and the same text, for hand-built models covering every part of the IR, the hand-written
  * fixtures/hir files and every bundled ONNX model; malformed text fails with located HwacErrors.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { allocate, DTYPES, roundBF16, roundF16, type DType, type TypedArray } from "../ir/dtype.js";
@@ -12,7 +12,7 @@ import type { Attr, Graph, Model, Node, TensorType } from "../ir/graph.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
 import { parseModel, printModel } from "../ir/text/index.js";
 import { loadModel } from "../src/onnx/load.js";
-import { FIXTURES } from "./helpers/fixtures.js";
+import { FIXTURES, modelFiles } from "./helpers/fixtures.js";
 
 // ---- building models ----
 
@@ -433,14 +433,6 @@ describe("size and speed", () => {
 });
 
 describe("ONNX models", () => {
-  function models(group: string): string[] {
-    const root = join(FIXTURES, group);
-    return readdirSync(root)
-      .map((d) => join(root, d, "model.onnx"))
-      .filter((f) => existsSync(f))
-      .sort();
-  }
-
   /** Models whose element types the IR cannot hold fail to load (HW1004); the rest must round-trip. */
   function roundTripAll(files: string[]): { done: number; failures: string[] } {
     const failures: string[] = [];
@@ -463,13 +455,13 @@ describe("ONNX models", () => {
   }
 
   it.each(["real", "trained"])("fixtures/%s round-trip", (group) => {
-    const files = models(group);
+    const files = modelFiles(group);
     expect(files.length).toBeGreaterThanOrEqual(3);
     expect(roundTripAll(files)).toEqual({ done: files.length, failures: [] });
   });
 
   it("fixtures/onnx-node round-trip", () => {
-    const files = models("onnx-node");
+    const files = modelFiles("onnx-node");
     const { done, failures } = roundTripAll(files);
     expect(failures).toEqual([]);
     expect(done).toBeGreaterThan(files.length * 0.9);

@@ -1,10 +1,19 @@
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readTensorFile } from "../../src/onnx/tensor-proto.js";
 import type { Tensor } from "../../ir/tensor.js";
 
 export const FIXTURES = fileURLToPath(new URL("../../fixtures/", import.meta.url));
+
+/** Every `<case>/model.onnx` under `fixtures/<group>`, sorted. */
+export function modelFiles(group: string): string[] {
+  const root = join(FIXTURES, group);
+  return readdirSync(root)
+    .map((d) => join(root, d, "model.onnx"))
+    .filter((f) => existsSync(f))
+    .sort();
+}
 
 /** The ONNX test layout's data sets: `test_data_set_K/{input_N.pb, output_N.pb}` in index order. */
 export interface DataSet {

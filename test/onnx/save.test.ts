@@ -3,7 +3,7 @@
  * encodeModel + decodeModel; hand-built models cover the parts fixtures may not (int64
  * sentinels, anonymous dims, every attribute kind, nested graphs); saveModel writes atomically.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -13,21 +13,13 @@ import { f32, i64, tensor } from "../../ir/tensor.js";
 import { printModel } from "../../ir/text/index.js";
 import { decodeModel, loadModel } from "../../src/onnx/load.js";
 import { encodeModel, saveModel } from "../../src/onnx/save.js";
-import { FIXTURES } from "../helpers/fixtures.js";
+import { modelFiles } from "../helpers/fixtures.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "hwac-save-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function reload(m: Model): Model {
   return decodeModel(encodeModel(m), { file: "mem.onnx", baseDir: tmp });
-}
-
-function models(group: string): string[] {
-  const root = join(FIXTURES, group);
-  return readdirSync(root)
-    .map((d) => join(root, d, "model.onnx"))
-    .filter((f) => existsSync(f))
-    .sort();
 }
 
 /** Loads every model (skipping element types the IR cannot hold) and lists those whose text changes. */
@@ -50,13 +42,13 @@ function roundTrip(files: readonly string[]): { done: number; failures: string[]
 
 describe("fixture models round-trip through encodeModel", () => {
   it.each(["real", "trained"])("fixtures/%s", (group) => {
-    const files = models(group);
+    const files = modelFiles(group);
     expect(files.length).toBeGreaterThanOrEqual(3);
     expect(roundTrip(files)).toEqual({ done: files.length, failures: [] });
   });
 
   it("fixtures/onnx-node", () => {
-    const files = models("onnx-node");
+    const files = modelFiles("onnx-node");
     const { done, failures } = roundTrip(files);
     expect(failures).toEqual([]);
     expect(done).toBeGreaterThan(files.length * 0.9);
