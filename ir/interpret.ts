@@ -12,6 +12,11 @@ import { shapeStr, type Tensor } from "./tensor.js";
 export interface RunOptions {
   /** Called after each node (subgraph nodes included) with its inputs and outputs: calibration, per-layer reports, cost counting. */
   onNode?: (node: Node, outputs: readonly Tensor[], inputs: readonly (Tensor | undefined)[]) => void;
+  /**
+   * Evaluates a node in place of its op's semantics when it returns outputs (undefined: the op
+   * runs as usual). A backend's interpreter uses it for the nodes its hardware computes.
+   */
+  evaluate?: (node: Node, inputs: readonly (Tensor | undefined)[]) => Tensor[] | undefined;
   /** Keep every intermediate value in the result instead of only the graph outputs. */
   keepAll?: boolean;
   /**
@@ -173,11 +178,13 @@ function runNode(
     runSubgraph(g: Graph, feeds?: ReadonlyMap<string, Tensor>): Tensor[] {
       const env = new Map<string, Tensor>(feeds ?? []);
       const inner: Scope = { env, parent: scope, graph: g };
-      runGraphIn(g, inner, opset, { onNode: opts.onNode, integer: opts.integer }, file);
+      runGraphIn(g, inner, opset, { onNode: opts.onNode, evaluate: opts.evaluate, integer: opts.integer }, file);
       return g.outputs.map((o) => lookup(inner, o.name, file));
     },
   };
   try {
+    const replaced = opts.evaluate?.(node, inputs);
+    if (replaced) return replaced;
     if (opts.integer) {
       const inTypes = node.inputs.map((n) => (n === "" ? undefined : typeIn(scope, n)));
       const outTypes = node.outputs.map((n) => typeIn(scope, n) ?? { dtype: "float32" as const, shape: null });

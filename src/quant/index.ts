@@ -10,14 +10,15 @@ import { verifyModel } from "../../ir/verify.js";
 import { staticize, type PassOptions } from "../pipeline.js";
 import { calibrate, channelMeanFn, rangeFn, type CalibrationResult } from "./calibrate.js";
 import { codebookWeights } from "./codebook.js";
-import type { QuantConfig } from "./config.js";
+import { defaultConfig, type QuantConfig } from "./config.js";
 import { quantizeModel, type QuantizeResult, type WeightFn } from "./quantize.js";
 import { quantizeNorm } from "./norm.js";
 import { quantizeGRU, quantizeLSTM } from "./recurrent.js";
 import { quantizeWeights } from "./weights.js";
 
 export interface QuantizeOptions extends PassOptions {
-  config: QuantConfig;
+  /** The schemes (default: `defaultConfig()`, INT8 weights and activations). */
+  config?: QuantConfig;
   /** A calibration computed before, or how to get one for the prepared model (e.g. from the cache). */
   calibration?: CalibrationResult | ((prepared: Model) => CalibrationResult);
   /** Percentile for the "percentile" method. */
@@ -51,7 +52,7 @@ export const weightFn: WeightFn = (w, { scheme, axis, seed }) => {
   return { q: reshape(r.q, w.shape), scale: r.scale, clipped };
 };
 
-export function quantize(model: Model, calibrationSets: readonly ReadonlyMap<string, Tensor>[], opts: QuantizeOptions): Quantized {
+export function quantize(model: Model, calibrationSets: readonly ReadonlyMap<string, Tensor>[], opts: QuantizeOptions = {}): Quantized {
   let prepared = staticize(model, { ...opts, calibrationSets, keepDynamic: !opts.static });
   // Branches on dynamic shapes hide their nodes from quantization: bind the shapes (from the
   // calibration sets) so the If nodes fold away.
@@ -64,7 +65,7 @@ export function quantize(model: Model, calibrationSets: readonly ReadonlyMap<str
   const result = quantizeModel(
     float,
     rangeFn(calibration, opts.percentile),
-    opts.config,
+    opts.config ?? defaultConfig(),
     weightFn,
     {
       LSTM: quantizeLSTM,

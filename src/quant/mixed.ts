@@ -6,7 +6,7 @@
  */
 import type { Model } from "../../ir/graph.js";
 import type { Tensor } from "../../ir/tensor.js";
-import type { QuantConfig } from "./config.js";
+import { defaultConfig, type QuantConfig } from "./config.js";
 import { quantize, type Quantized, type QuantizeOptions } from "./index.js";
 import { compareModels } from "./report.js";
 
@@ -54,19 +54,20 @@ export function mixedPrecision(
   base: QuantizeOptions,
   opts: MixedOptions,
 ): MixedResult {
-  const high = quantize(model, sets, { ...base, config: withLowered(base.config, [], opts.lowBits, opts.highBits) });
+  const baseConfig = base.config ?? defaultConfig();
+  const high = quantize(model, sets, { ...base, config: withLowered(baseConfig, [], opts.lowBits, opts.highBits) });
   const shared = { ...base, calibration: high.calibration };
   const weighted = high.layers.filter((l) => l.weightBits !== undefined).map((l) => l.node);
   const weightCount = countWeights(high, weighted);
   const sensitivity = weighted
     .map((node) => {
-      const q = quantize(model, sets, { ...shared, config: withLowered(base.config, [node], opts.lowBits, opts.highBits) });
+      const q = quantize(model, sets, { ...shared, config: withLowered(baseConfig, [node], opts.lowBits, opts.highBits) });
       return { node, outputSqnrDb: outputSqnr(q, sets) };
     })
     .sort((a, b) => b.outputSqnrDb - a.outputSqnrDb || a.node.localeCompare(b.node));
   const order = sensitivity.map((s) => s.node);
   const build = (k: number) => {
-    const config = withLowered(base.config, order.slice(0, k), opts.lowBits, opts.highBits);
+    const config = withLowered(baseConfig, order.slice(0, k), opts.lowBits, opts.highBits);
     const quantized = quantize(model, sets, { ...shared, config });
     return { k, config, quantized, sqnr: outputSqnr(quantized, sets) };
   };
@@ -74,7 +75,7 @@ export function mixedPrecision(
   // Largest k meeting the SQNR target (SQNR falls as more layers are lowered).
   let lo = 0;
   let hi = order.length;
-  let best = { k: 0, config: withLowered(base.config, [], opts.lowBits, opts.highBits), quantized: high, sqnr: outputSqnr(high, sets) };
+  let best = { k: 0, config: withLowered(baseConfig, [], opts.lowBits, opts.highBits), quantized: high, sqnr: outputSqnr(high, sets) };
   if (opts.targetSqnrDb !== undefined) {
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2);
