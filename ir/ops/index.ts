@@ -2,6 +2,7 @@
 import type { OpDef } from "../op.js";
 import { Abs } from "./Abs.js";
 import { Add } from "./Add.js";
+import { AnalogMvm } from "./AnalogMvm.js";
 import { And } from "./And.js";
 import { ArgMax } from "./ArgMax.js";
 import { Attention } from "./Attention.js";
@@ -99,6 +100,7 @@ import { Where } from "./Where.js";
 export const OPS: readonly OpDef[] = [
   Abs,
   Add,
+  AnalogMvm,
   And,
   ArgMax,
   Attention,
