@@ -147,9 +147,20 @@ export function applyIrDrop(
       scratch[cols + i] = scratch[cols + i]! + wij * xWeighted;
     }
   }
+  irDropFromSums(y, scratch, 0, scratch, cols, rows, ir, u, cols);
+}
+
+/**
+ * The IR drop from its two column sums: `absSum[a0 + i]` = Σ_j |W_ij|·|X_j| and
+ * `weighted[w0 + i]` = Σ_j W_ij·X_j·(1 − (1 − j/n)²) — so a caller summing them in its own pass
+ * over the weights (tile.ts) shares the formula.
+ */
+export function irDropFromSums(
+  y: Floats, absSum: Floats, a0: number, weighted: Floats, w0: number, rows: number, ir: AimcConfig["irDrop"], u: Units, cols = y.length,
+): void {
   const aScale = rows / (ir.gRatio * u.w * u.x);
   for (let i = 0; i < cols; i++) {
-    y[i] = y[i]! - ir.factor * irDropCoefficient(aScale * scratch[i]!) * scratch[cols + i]!;
+    y[i] = y[i]! - ir.factor * irDropCoefficient(aScale * absSum[a0 + i]!) * weighted[w0 + i]!;
   }
 }
 
@@ -169,13 +180,18 @@ export function addReadNoise(
     const base = j * cols;
     for (let i = 0; i < cols; i++) scratch[i] = scratch[i]! + Math.abs(w[base + i]!) * x2;
   }
-  for (let i = 0; i < cols; i++) y[i] = y[i]! + wNoise * Math.sqrt(u.w * scratch[i]!) * z[i]!;
+  readNoiseFromSums(y, scratch, 0, wNoise, u, z, cols);
+}
+
+/** The read noise from its column sums `sq[s0 + i]` = Σ_j |W_ij|·X_j² (see irDropFromSums). */
+export function readNoiseFromSums(y: Floats, sq: Floats, s0: number, wNoise: number, u: Units, z: Floats, cols = y.length): void {
+  for (let i = 0; i < cols; i++) y[i] = y[i]! + wNoise * Math.sqrt(u.w * sq[s0 + i]!) * z[i]!;
 }
 
 /** Output noise: y_i += σ·z_i, σ in normalised units. */
-export function addOutputNoise(y: Floats, sigma: number, u: Units, z: Floats): void {
+export function addOutputNoise(y: Floats, sigma: number, u: Units, z: Floats, cols = y.length): void {
   const s = sigma * u.w * u.x;
-  for (let i = 0; i < y.length; i++) y[i] = y[i]! + s * z[i]!;
+  for (let i = 0; i < cols; i++) y[i] = y[i]! + s * z[i]!;
 }
 
 /** Readouts below this mean |y| (normalised) count as this, as aihwkit's GlobalDriftCompensation clamps. */

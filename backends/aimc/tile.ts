@@ -11,7 +11,7 @@
 import { clamp, roundHalfEven } from "../../ir/numeric.js";
 import { levels, type AimcConfig } from "./config.js";
 import {
-  addOutputNoise, addReadNoise, applyIrDrop, applyProgrammingNoise, conductanceAt, driftCompensation,
+  addOutputNoise, applyProgrammingNoise, conductanceAt, driftCompensation, irDropFromSums, readNoiseFromSums,
   sampleNu, type Units,
 } from "./noise.js";
 import { fillNormal, Purpose, type StreamKey } from "./rng.js";
@@ -118,42 +118,75 @@ export function converters(c: AimcConfig, qW: number): Converters {
   return { units: { w: qW, x: qDac / c.dac.bound }, qA, num: qA * c.dac.bound, den: qW * qDac * c.adc.bound };
 }
 
-let scratch = new Float64Array(0);
-function buffer(n: number): Float64Array {
-  if (scratch.length < n) scratch = new Float64Array(n);
-  return scratch;
+/** Per-MVM work arrays, grown as needed and reused: an MVM allocates nothing. */
+let y = new Float64Array(0);
+let z = new Float64Array(0);
+let sums = new Float64Array(0);
+function reserve(cols: number): void {
+  if (y.length >= cols) return;
+  y = new Float64Array(cols);
+  z = new Float64Array(cols);
+  sums = new Float64Array(3 * cols);
 }
+const stream: { -readonly [K in keyof StreamKey]: StreamKey[K] } = { purpose: Purpose.read, layer: 0, block: 0, row: 0, inference: 0 };
 
 /**
  * One analog MVM: `x` holds the block's DAC codes (rows), `out` receives its ADC codes (cols):
  * y = Σ_j W_j·X_j, then IR drop, read noise and output noise as switched on, then
  * ADC code = clamp(roundHalfEven(y·num/den), ±qA). With everything off this is
- * clamp(roundHalfEven(acc/1270), ±127) for 8-bit converters and out_bound 10.
+ * clamp(roundHalfEven(acc/1270), ±127) for 8-bit converters and out_bound 10. One pass over the
+ * weights gathers the product and the column sums IR drop and read noise need (noise.ts).
  */
 export function mvm(
   w: Float64Array, rows: number, cols: number, x: Float64Array, out: Int32Array,
   c: AimcConfig, cv: Converters, seed: number, id: BlockId, key: MvmKey,
 ): void {
-  const buf = buffer(4 * cols);
-  const y = buf.subarray(0, cols);
-  const z = buf.subarray(cols, 2 * cols);
-  const work = buf.subarray(2 * cols, 4 * cols);
-  y.fill(0);
-  for (let j = 0; j < rows; j++) {
-    const xj = x[j]!;
-    if (xj === 0) continue;
-    const base = j * cols;
-    for (let i = 0; i < cols; i++) y[i] = y[i]! + w[base + i]! * xj;
+  reserve(cols);
+  const irdrop = c.noise.irdrop && c.irDrop.factor > 0;
+  const read = c.noise.read && c.readNoise.wNoise > 0;
+  y.fill(0, 0, cols);
+  if (irdrop || read) {
+    // sums: [0, cols) Σ|W||X|, [cols, 2cols) Σ W·X·(1 − (1 − j/n)²), [2cols, 3cols) Σ|W|·X².
+    sums.fill(0, 0, 3 * cols);
+    for (let j = 0; j < rows; j++) {
+      const xj = x[j]!;
+      if (xj === 0) continue;
+      const p = 1 - j / rows;
+      const xWeighted = xj * (1 - p * p);
+      const xAbs = Math.abs(xj);
+      const x2 = xj * xj;
+      const base = j * cols;
+      for (let i = 0; i < cols; i++) {
+        const wij = w[base + i]!;
+        const wAbs = Math.abs(wij);
+        y[i] = y[i]! + wij * xj;
+        sums[i] = sums[i]! + wAbs * xAbs;
+        sums[cols + i] = sums[cols + i]! + wij * xWeighted;
+        sums[2 * cols + i] = sums[2 * cols + i]! + wAbs * x2;
+      }
+    }
+  } else {
+    for (let j = 0; j < rows; j++) {
+      const xj = x[j]!;
+      if (xj === 0) continue;
+      const base = j * cols;
+      for (let i = 0; i < cols; i++) y[i] = y[i]! + w[base + i]! * xj;
+    }
   }
-  if (c.noise.irdrop && c.irDrop.factor > 0) applyIrDrop(y, w, x, rows, cols, c.irDrop, cv.units, work);
-  const stream = (purpose: Purpose): StreamKey => ({ purpose, layer: id.layer, block: id.block, row: key.mvm, inference: key.inference });
-  if (c.noise.read && c.readNoise.wNoise > 0) {
-    fillNormal(seed, stream(Purpose.read), 0, z, 0, cols);
-    addReadNoise(y, w, x, rows, cols, c.readNoise.wNoise, cv.units, z, work);
+  if (irdrop) irDropFromSums(y, sums, 0, sums, cols, rows, c.irDrop, cv.units, cols);
+  stream.layer = id.layer;
+  stream.block = id.block;
+  stream.row = key.mvm;
+  stream.inference = key.inference;
+  if (read) {
+    stream.purpose = Purpose.read;
+    fillNormal(seed, stream, 0, z, 0, cols);
+    readNoiseFromSums(y, sums, 2 * cols, c.readNoise.wNoise, cv.units, z, cols);
   }
   if (c.noise.out && c.outNoise.sigma > 0) {
-    fillNormal(seed, stream(Purpose.out), 0, z, 0, cols);
-    addOutputNoise(y, c.outNoise.sigma, cv.units, z);
+    stream.purpose = Purpose.out;
+    fillNormal(seed, stream, 0, z, 0, cols);
+    addOutputNoise(y, c.outNoise.sigma, cv.units, z, cols);
   }
   for (let i = 0; i < cols; i++) out[i] = clamp(roundHalfEven((y[i]! * cv.num) / cv.den), -cv.qA, cv.qA);
 }
