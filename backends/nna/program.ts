@@ -5,7 +5,7 @@
  *   header (40 bytes): "NNAB" · u16 version · u16 0 · 8-byte config hash · u32 dramBytes ·
  *                      u32 #instructions · u32 #tensors · u32 #layer names · u32 #segments · u32 0
  *   instructions:      32 bytes each (encode.ts)
- *   tensors:           str name · u8 kind (0 input, 1 output) · u8 dtype · u8 rank · u8 0 ·
+ *   tensors:           str name · u8 kind (0 input, 1 output) · u8 dtype · u8 rank · u8 layout (0 dense, 1 nhwc) ·
  *                      u32 dims[rank] · u32 addr · f32 scale · i32 zero point
  *   layer names:       u16 id · str name
  *   segments:          u32 addr · u32 length · bytes        (constants: weights, biases, tables)
@@ -26,9 +26,24 @@ export type IoDType = "int8" | "uint8" | "int4" | "uint4" | "int16" | "int32";
 export const IO_DTYPES: readonly IoDType[] = ["int8", "uint8", "int4", "uint4", "int16", "int32"];
 
 /**
- * A program input or output in DRAM: dense row-major codes of `shape` (int4/uint4 packed two per
- * byte, low nibble first), standing for `scale · (q − zeroPoint)`.
+ * How an I/O tensor's codes sit in DRAM. `dense`: row-major codes of its shape (int4/uint4 packed
+ * two per byte, low nibble first). `nhwc`: an [N, C, spatial…] tensor of 8-bit codes stored pixel
+ * by pixel (N·spatial rows, image by image, spatial positions row-major), each pixel's C channels
+ * followed by padding up to a multiple of NHWC_ALIGN bytes whose contents mean nothing. The host
+ * converts, as it quantizes: this is the layout convolutions read by DMA.
  */
+export type TensorLayout = "dense" | "nhwc";
+export const TENSOR_LAYOUTS: readonly TensorLayout[] = ["dense", "nhwc"];
+
+/** An nhwc pixel's bytes: its channels rounded up to a multiple of this (the default array's width). */
+export const NHWC_ALIGN = 16;
+
+/** Bytes of one nhwc pixel of `channels` channels. */
+export function nhwcPitch(channels: number): number {
+  return Math.ceil(channels / NHWC_ALIGN) * NHWC_ALIGN;
+}
+
+/** A program input or output in DRAM, standing for `scale · (q − zeroPoint)`. */
 export interface IoTensor {
   name: string;
   kind: "input" | "output";
@@ -37,6 +52,8 @@ export interface IoTensor {
   addr: number;
   scale: number;
   zeroPoint: number;
+  /** Absent means dense (the decoder leaves it out for dense tensors). */
+  layout?: TensorLayout;
 }
 
 /** Bytes placed in DRAM before the program runs. */
@@ -68,6 +85,7 @@ export function elementBits(d: IoDType): number {
 /** DRAM bytes of an I/O tensor. */
 export function tensorBytes(t: IoTensor): number {
   const n = t.shape.reduce((a, b) => a * b, 1);
+  if (t.layout === "nhwc") return n === 0 ? 0 : (n / t.shape[1]!) * nhwcPitch(t.shape[1]!);
   return Math.ceil((n * elementBits(t.dtype)) / 8);
 }
 
@@ -87,6 +105,9 @@ export function checkTables(p: Program): TableProblem | undefined {
     const problem = (message: string): TableProblem => ({ table: "tensors", index, message });
     if (p.tensors.findIndex((u) => u.name === t.name) !== index) return problem(`tensor "${t.name}" is declared twice`);
     if (!(t.scale > 0) || !Number.isFinite(t.scale)) return problem(`tensor "${t.name}" needs a positive finite scale, got ${t.scale}`);
+    if (t.layout === "nhwc" && (t.shape.length < 2 || elementBits(t.dtype) !== 8)) {
+      return problem(`tensor "${t.name}" in nhwc layout must be [N, C, …] 8-bit codes, got ${t.dtype}[${t.shape.join(", ")}]`);
+    }
     const end = t.addr + tensorBytes(t);
     if (end > p.dramBytes) return problem(`tensor "${t.name}" ends at ${end}, past the DRAM size ${p.dramBytes}`);
   }
@@ -154,7 +175,7 @@ export function encodeProgram(p: Program): Uint8Array {
     w.u8(t.kind === "input" ? 0 : 1);
     w.u8(IO_DTYPES.indexOf(t.dtype));
     w.u8(t.shape.length);
-    w.u8(0);
+    w.u8(TENSOR_LAYOUTS.indexOf(t.layout ?? "dense"));
     t.shape.forEach((d) => w.u32(d));
     w.u32(t.addr);
     w.f32(t.scale);
@@ -234,10 +255,11 @@ export function decodeProgram(bytes: Uint8Array, file?: string): Program {
     const kind = r.u8();
     const dtype = IO_DTYPES[r.u8()];
     const rank = r.u8();
-    r.zero("a tensor's reserved byte");
-    if (kind > 1 || !dtype) r.fail(`tensor "${name}" has an unknown kind or element type`);
+    const layout = TENSOR_LAYOUTS[r.u8()];
+    if (kind > 1 || !dtype || !layout) r.fail(`tensor "${name}" has an unknown kind, element type or layout`);
     const shape = Array.from({ length: rank }, () => r.u32());
-    tensors.push({ name, kind: kind === 0 ? "input" : "output", dtype, shape, addr: r.u32(), scale: r.f32(), zeroPoint: r.i32() });
+    const t: IoTensor = { name, kind: kind === 0 ? "input" : "output", dtype, shape, addr: r.u32(), scale: r.f32(), zeroPoint: r.i32() };
+    tensors.push(layout === "nhwc" ? { ...t, layout } : t);
   }
   const layers: LayerName[] = [];
   for (let i = 0; i < nLayer!; i++) layers.push({ id: r.u16(), name: r.str() });

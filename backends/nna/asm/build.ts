@@ -8,7 +8,10 @@ import { HwacError } from "../../../ir/errors.js";
 import { checkInsn } from "../check.js";
 import { fieldDefault, fieldRange, fieldValue, opSpec, LAYOUT, type FieldSpec } from "../encode.js";
 import { neighbour, NO_DEPS, QUEUES, queueOf, type Deps, type Insn, type Op, type Queue } from "../isa.js";
-import { checkTables, IO_DTYPES, NNAB_VERSION, tensorBytes, type IoDType, type IoTensor, type LayerName, type Program, type Segment } from "../program.js";
+import {
+  checkTables, IO_DTYPES, NNAB_VERSION, TENSOR_LAYOUTS, tensorBytes,
+  type IoDType, type IoTensor, type LayerName, type Program, type Segment, type TensorLayout,
+} from "../program.js";
 
 export function asmError(code: string, message: string, line: number, column: number, file?: string): HwacError {
   return new HwacError(code, `line ${line}, column ${column}: ${message}`, file === undefined ? {} : { file });
@@ -201,9 +204,13 @@ export class Builder {
     if (!(scale > 0) || !Number.isFinite(scale)) this.fail(scaleV!.tok, "scale must be positive and finite as a float32");
     const zpV = f.one("zp");
     const zeroPoint = zpV ? this.int(zpV, -(2 ** 31), 2 ** 31 - 1) : 0;
+    const layoutV = f.one("layout");
+    const layout = layoutV ? this.word<TensorLayout>(layoutV, TENSOR_LAYOUTS) : "dense";
     this.heads.tensors.push(f.head);
-    this.tensors.push({ name, kind, dtype, shape, addr, scale, zeroPoint });
-    f.done(["name", "io", "dtype", "shape", "addr", "scale", "zp"]);
+    // Dense is the default and stays implicit, as the decoder of .nnab files leaves it.
+    const t: IoTensor = { name, kind, dtype, shape, addr, scale, zeroPoint };
+    this.tensors.push(layout === "nhwc" ? { ...t, layout } : t);
+    f.done(["name", "io", "dtype", "shape", "addr", "scale", "zp", "layout"]);
   }
 
   /** `.data addr=A hex="0a0b…"` or a typed list `i8=[…]`, `u8=`, `i16=`, `i32=` (little-endian). */

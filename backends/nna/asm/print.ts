@@ -40,7 +40,7 @@ export function printProgram(p: Program): string {
   for (const t of p.tensors) {
     lines.push(
       `.tensor name=${JSON.stringify(t.name)} io=${t.kind} dtype=${t.dtype} shape=[${t.shape.join(", ")}] ` +
-        `addr=0x${t.addr.toString(16)} scale=${t.scale} zp=${t.zeroPoint}`,
+        `addr=0x${t.addr.toString(16)} scale=${t.scale} zp=${t.zeroPoint}${t.layout === "nhwc" ? " layout=nhwc" : ""}`,
     );
   }
   for (const l of p.layers) lines.push(`.name layer=${l.id} text=${JSON.stringify(l.name)}`);

@@ -4,9 +4,11 @@
  * requantization clamp.
  *
  * Layout: A and Y are dense row-major int8 codes in DRAM; A's rows are read as K/16 input vectors
- * (`inpstride = kBlocks`, `kstride = 1`). acc holds the layer's constants first — L bias vectors
- * and L (M0, shift) pairs, L = acc vectors per output row — and then the rows' accumulators at
- * 3L, row stride L, so that channel 16v + j is lane j of vector v in every region.
+ * (`inpstride = kBlocks`, `kstride = 1`). A may also be a Flatten of an nhwc feature map: its rows
+ * are then the images' padded pixels, and B's rows are permuted to match (Reshape.ts `gemmRows`).
+ * acc holds the layer's constants first — L bias vectors and L (M0, shift) pairs, L = acc vectors
+ * per output row — and then the rows' accumulators at 3L, row stride L, so that channel 16v + j is
+ * lane j of vector v in every region.
  *
  * Tiling: weight columns (16 channels, 32 in int4 mode) in groups that fit the wgt scratchpad,
  * and within a group rows in tiles that fit inp, acc and out; K is summed by GEMMs of at most 32
@@ -20,6 +22,7 @@ import { MAX_K_BLOCKS, type Insn } from "../isa.js";
 import type { LowerCtx } from "./context.js";
 import { columnLanes, packParams, packWeights } from "./pack.js";
 import { fusedRelu } from "./Relu.js";
+import { gemmRows } from "./Reshape.js";
 
 /** VEC's rows and cols fields are 12 bits wide. */
 const VEC_MAX = 4095;
@@ -46,6 +49,9 @@ export function lowerGemm(node: Node, ctx: LowerCtx): void {
   if (w.dtype !== "int8" && w.dtype !== "int4") throw unsupported(node, `B must be int8 or int4 codes, got ${w.dtype}`);
   const a = ctx.buffer(aName, node);
   const [m, k] = ctx.shape(aName, node) as [number, number];
+  // A Flatten of a feature map stays pixel-major in DRAM: the rows read are its image rows, and B's rows follow them.
+  const aRows = gemmRows(a, m, k);
+  if (!aRows) throw unsupported(node, `A ('${aName}') is held in a layout a Gemm cannot read as [${m}, ${k}] rows`);
 
   const relu = fusedRelu(ctx, node);
   const yName = relu ? relu.node.outputs[0]! : node.outputs[0]!;
@@ -59,11 +65,15 @@ export function lowerGemm(node: Node, ctx: LowerCtx): void {
   const int4 = w.dtype === "int4";
   const lanes = columnLanes(g, int4);
   const perCol = lanes / g.lanes;
-  const kBlocks = Math.ceil(k / g.vecBytes);
+  const kBlocks = Math.ceil(aRows.k / g.vecBytes);
   const cols = Math.ceil(n / lanes);
   const vecs = cols * perCol;
   const wd = w.data as Int8Array;
-  const wAddr = ctx.constant(packWeights(g, { k, n, int4 }, transB ? (i, j) => wd[j * k + i]! : (i, j) => wd[i * n + j]!));
+  const weight = transB ? (i: number, j: number) => wd[j * k + i]! : (i: number, j: number) => wd[i * n + j]!;
+  const wAddr = ctx.constant(packWeights(g, { k: aRows.k, n, int4 }, (i, j) => {
+    const from = aRows.column(i);
+    return from < 0 ? 0 : weight(from, j);
+  }));
   const pAddr = ctx.constant(packParams(g, vecs, bias?.data as Int32Array | undefined, p.requant));
   const y = ctx.activation(yName, m, n);
 
@@ -84,7 +94,7 @@ export function lowerGemm(node: Node, ctx: LowerCtx): void {
       const loads: Insn[] = [];
       if (first) loads.push(ctx.load({ mem: "acc", mode: "i32", dram: pAddr, xSize: 3 * vecs, xStride: 4 * g.lanes }));
       if (r0 === 0) loads.push(ctx.load({ mem: "wgt", mode: int4 ? "i4" : "i8", dram: wAddr + c0 * kBlocks * g.blockBytes, xSize: (c1 - c0) * kBlocks, xStride: g.blockBytes }));
-      loads.push(ctx.load({ mem: "inp", dram: a.addr + r0 * k, ySize: rows, xSize: kBlocks, yStride: k, xStride: g.vecBytes }));
+      loads.push(ctx.load({ mem: "inp", dram: a.addr + r0 * aRows.k, ySize: rows, xSize: kBlocks, yStride: aRows.k, xStride: g.vecBytes }));
       first = false;
 
       const compute: Insn[] = [

@@ -2,12 +2,14 @@
  * Relu on int8 codes whose input and output share one quantization (the quantizer gives a Relu
  * after a Conv/Gemm its producer's type): y = max(q, z). After a Gemm it is fused into the
  * requantization clamp (`lo = z`, docs/quantization.md) and costs nothing; elsewhere it is a
- * `vec.max` over the codes loaded into acc.
+ * `vec.max` over the codes loaded into acc, in the input's layout. A Relu between two different
+ * quantizations (on a graph input, say) is a table lookup like the other unary ops.
  */
 import { HwacError } from "../../../ir/errors.js";
 import type { Node, TensorType } from "../../../ir/graph.js";
 import { perTensor } from "../../../ir/quant-params.js";
 import type { LowerCtx } from "./context.js";
+import { lowerUnaryTable } from "./lut.js";
 
 /** VEC's cols field is 12 bits wide. */
 const VEC_MAX = 4095;
@@ -42,9 +44,11 @@ export function fusedRelu(ctx: LowerCtx, producer: Node): { node: Node; floor: n
 
 export function lowerRelu(node: Node, ctx: LowerCtx): void {
   if (ctx.fused.has(node)) return;
+  // Between two quantizations a Relu is a function of the input code alone: an exact table.
+  if (!sameQuant(ctx.type(node.inputs[0]!), ctx.type(node.outputs[0]!))) return lowerUnaryTable(node, ctx);
   const z = reluFloor(ctx, node);
   const x = ctx.buffer(node.inputs[0]!, node);
-  const y = ctx.activation(node.outputs[0]!, x.rows, x.cols);
+  const y = ctx.activationLike(node.outputs[0]!, x);
   const g = ctx.geo;
   const total = x.rows * x.cols;
   // Whole acc vectors of codes; the last one may run into the buffer's slack, whose lanes are not stored.

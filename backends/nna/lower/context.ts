@@ -1,18 +1,22 @@
 /**
  * The state one lowering shares across nodes: DRAM allocation (constants, activations, program
- * I/O), the activations' DRAM buffers by value name, layer ids, and the instruction stream.
+ * I/O), the activations' DRAM buffers by value name and their layouts, layer ids, and the
+ * instruction stream.
  *
  * Synchronisation is deliberately serial for this first slice: every `step` is a group of loads,
- * the compute instructions that use them, and one store, chained by tokens so that a step's loads
- * start only after the previous step's store has written DRAM (load → compute → store → compute
- * → load). Reusing the same scratchpad regions in every step is then race-free; overlapping
- * steps (double buffering) is a later refinement of this function alone.
+ * the compute instructions that use them, and the stores that drain them, chained by tokens so
+ * that a step's loads start only after the previous step's stores have written DRAM (load →
+ * compute → store → compute → load), or, for a step without stores, after its compute has read
+ * the scratchpads (a tile accumulating over several loads). Reusing the same scratchpad regions
+ * in every step is then race-free; overlapping steps (double buffering) is a later refinement of
+ * this function alone.
  */
 import { HwacError } from "../../../ir/errors.js";
 import type { Dim, Graph, Node, TensorType } from "../../../ir/graph.js";
+import type { Window } from "../../../ir/kernels/conv-geometry.js";
 import { geometry, type Geometry, type NnaConfig } from "../config.js";
 import { NO_DEPS, type Deps, type Gemm, type Insn, type Load, type Store, type Vec } from "../isa.js";
-import type { IoTensor, LayerName, Segment } from "../program.js";
+import { NHWC_ALIGN, nhwcPitch, type IoTensor, type LayerName, type Segment, type TensorLayout } from "../program.js";
 
 /** DRAM placement unit: every buffer starts on a 64-byte boundary (one DMA burst of an acc vector). */
 const ALIGN = 64;
@@ -23,14 +27,117 @@ const ALIGN = 64;
  */
 const SLACK = 64;
 
-/** An activation in DRAM: dense row-major int8 codes of [rows, cols]. */
+/**
+ * How an activation's codes sit in DRAM: `dense` is the value's own row-major order; `nhwc` holds
+ * an N×C×spatial value pixel by pixel, each pixel's channels padded to a multiple of 16 bytes
+ * (rows = N·spatial pixels, cols = padded channels), the layout convolutions read by DMA. The
+ * padding lanes hold anything: every consumer ignores them (zero weights, stores that skip them).
+ * Program I/O tensors use the same two layouts (program.ts TensorLayout).
+ */
+export type Layout = TensorLayout;
+
+/** An activation in DRAM: int8 codes of [rows, cols], row-major, in `layout`. */
 export interface Buffer {
   readonly addr: number;
   readonly rows: number;
   readonly cols: number;
+  readonly layout: Layout;
+  /**
+   * nhwc: the real channels of each pixel. The buffer may stand for its feature map (a value of
+   * shape [N, channels, spatial…]) or for a Flatten of it ([N, channels·spatial], channel-major
+   * as ONNX flattens, while the bytes stay pixel-major): `featureMap` tells which.
+   */
+  readonly channels?: number;
+}
+
+/**
+ * The vector width nhwc buffers are processed in: input vectors, weight-block rows and acc lanes
+ * all one 16-byte pixel slice or a fraction of it (blockIn = blockOut dividing 16); undefined on
+ * other arrays, which keep every activation dense.
+ */
+export function nhwcLanes(g: Geometry): number | undefined {
+  return g.vecBytes === g.lanes && NHWC_ALIGN % g.lanes === 0 ? g.lanes : undefined;
+}
+
+/** An nhwc buffer seen as the feature map of a value: N images of `pixels` pixels of `channels` channels. */
+export interface FeatureMap {
+  readonly n: number;
+  readonly channels: number;
+  readonly pixels: number;
+  /** Bytes per pixel. */
+  readonly pitch: number;
+}
+
+/**
+ * How an nhwc buffer holds a value of `shape`: as its feature map when `shape` is [N, C, spatial…]
+ * with C the buffer's channels and N·spatial its pixels; undefined otherwise (a flattened view).
+ */
+export function featureMap(b: Buffer, shape: readonly number[]): FeatureMap | undefined {
+  if (b.layout !== "nhwc" || shape.length < 2 || shape[1] !== b.channels) return undefined;
+  const n = shape[0]!;
+  const pixels = shape.slice(2).reduce((a, d) => a * d, 1);
+  return n * pixels === b.rows ? { n, channels: b.channels, pixels, pitch: b.cols } : undefined;
+}
+
+/**
+ * A 1-D or 2-D sliding window as a 2-D one (a 1-D window is a single row: H = 1), the form the
+ * convolution and pooling lowerings address DRAM and scratchpads with.
+ */
+export interface Plane {
+  readonly h: number;
+  readonly w: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly dh: number;
+  readonly dw: number;
+  /** Pads before the first row and column. */
+  readonly pt: number;
+  readonly pl: number;
+}
+
+/** The plane of a window over one or two spatial axes; undefined for more. */
+export function plane(win: Window): Plane | undefined {
+  const rank = win.inShape.length;
+  if (rank < 1 || rank > 2) return undefined;
+  const at = (a: readonly number[], i: number, none: number) => (rank === 1 ? (i === 0 ? none : a[0]!) : a[i]!);
+  return {
+    h: at(win.inShape, 0, 1), w: at(win.inShape, 1, 1), oh: at(win.outShape, 0, 1), ow: at(win.outShape, 1, 1),
+    kh: at(win.kernel, 0, 1), kw: at(win.kernel, 1, 1), sh: at(win.strides, 0, 1), sw: at(win.strides, 1, 1),
+    dh: at(win.dilations, 0, 1), dw: at(win.dilations, 1, 1), pt: at(win.padBegin, 0, 0), pl: at(win.padBegin, 1, 0),
+  };
+}
+
+/** A rectangle of output pixels of one image: `rows` rows from oy0, `cols` columns from ox0. */
+export interface Tile {
+  readonly img: number;
+  readonly oy0: number;
+  readonly ox0: number;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** Tiles of at most `rows` × `cols` output pixels covering the plane's output in `n` images, in DRAM order. */
+export function tiles(n: number, pl: Plane, rows: number, cols: number): Tile[] {
+  const out: Tile[] = [];
+  for (let img = 0; img < n; img++) {
+    for (let oy0 = 0; oy0 < pl.oh; oy0 += rows) {
+      for (let ox0 = 0; ox0 < pl.ow; ox0 += cols) out.push({ img, oy0, ox0, rows: Math.min(rows, pl.oh - oy0), cols: Math.min(cols, pl.ow - ox0) });
+    }
+  }
+  return out;
 }
 
 type Fields<T> = Partial<Omit<T, "op" | "deps" | "layer">>;
+
+/** Loads and the compute instructions that wait for them (`LowerCtx.stages`). */
+export interface Stage {
+  readonly loads: Insn[];
+  readonly compute: Insn[];
+}
 
 export class LowerCtx {
   readonly geo: Geometry;
@@ -41,9 +148,12 @@ export class LowerCtx {
   readonly buffers = new Map<string, Buffer>();
   /** Nodes another node's lowering has absorbed (a Relu fused into its Gemm's requantization). */
   readonly fused = new Set<Node>();
+  /** Layout conversions already made, by value name, so that every consumer shares one copy. */
+  readonly copies = new Map<string, Buffer>();
   private dramTop = 0;
   private layer = 0;
-  private steps = 0;
+  /** What the next step's loads wait for: nothing (the first step), the last step's stores, or its compute. */
+  private after: "start" | "store" | "compute" = "start";
 
   constructor(readonly graph: Graph, readonly config: NnaConfig, private readonly dims: Readonly<Record<string, number>>) {
     this.geo = geometry(config);
@@ -67,11 +177,31 @@ export class LowerCtx {
     return addr;
   }
 
-  /** A DRAM buffer for activation `name` of [rows, cols] int8 codes. */
-  activation(name: string, rows: number, cols: number): Buffer {
-    const b = { addr: this.alloc(rows * cols + SLACK), rows, cols };
+  /** A DRAM buffer for activation `name` of [rows, cols] int8 codes (registered under the name unless undefined). */
+  activation(name: string | undefined, rows: number, cols: number, layout: Layout = "dense"): Buffer {
+    const b = { addr: this.alloc(rows * cols + SLACK), rows, cols, layout };
+    if (name !== undefined) this.buffers.set(name, b);
+    return b;
+  }
+
+  /** A buffer for `name` laid out like `like` (an elementwise op's output): same rows, cols, layout and channels. */
+  activationLike(name: string, like: Buffer): Buffer {
+    const b = { ...like, addr: this.alloc(like.rows * like.cols + SLACK) };
     this.buffers.set(name, b);
     return b;
+  }
+
+  /** An nhwc buffer of `pixels` pixels (all images) of `channels` channels; registered under `name` unless undefined. */
+  featureBuffer(name: string | undefined, pixels: number, channels: number): Buffer {
+    const cols = nhwcPitch(channels);
+    const b: Buffer = { addr: this.alloc(pixels * cols + SLACK), rows: pixels, cols, layout: "nhwc", channels };
+    if (name !== undefined) this.buffers.set(name, b);
+    return b;
+  }
+
+  /** `name` stands for the same bytes as another value (a reshape that moves nothing). */
+  alias(name: string, b: Buffer): void {
+    this.buffers.set(name, b);
   }
 
   /** The DRAM buffer of an activation a previous lowering produced. */
@@ -110,20 +240,39 @@ export class LowerCtx {
   }
 
   /**
-   * One serial step: `loads` (at least one), then `compute`, then `store`, token-chained to the
-   * step before (see the header).
+   * One serial step: `loads` (at least one), then `compute`, then `stores` (none when the step's
+   * results stay in the scratchpads for the next step), token-chained to the step before (see the
+   * header).
    */
-  step(loads: Insn[], compute: Insn[], store: Store): void {
-    if (loads.length === 0 || compute.length === 0) throw new Error("a step needs loads and compute instructions");
-    if (this.steps++ > 0) this.push({ op: "nop", queue: "compute", layer: this.layer, deps: { ...NO_DEPS, popNext: true, pushPrev: true } });
-    loads.forEach((l, i) => this.push(l, { popNext: i === 0 && this.steps > 1, pushNext: i === loads.length - 1 }));
-    compute.forEach((c, i) => this.push(c, { popPrev: i === 0, pushNext: i === compute.length - 1 }));
-    this.push(store, { popPrev: true, pushPrev: true });
+  step(loads: Insn[], compute: Insn[], stores: Store | Store[] = []): void {
+    this.stages([{ loads, compute }], stores);
+  }
+
+  /**
+   * A step whose loads and compute overlap: each stage's compute waits for that stage's loads
+   * only, so the load queue runs ahead while earlier stages compute (their loads must write
+   * scratchpad regions that earlier stages do not read). Then `stores`, as in `step`.
+   */
+  stages(stages: readonly Stage[], stores: Store | Store[] = []): void {
+    const drains = Array.isArray(stores) ? stores : [stores];
+    if (stages.some((s) => s.loads.length === 0 || s.compute.length === 0)) throw new Error("a stage needs loads and compute instructions");
+    if (this.after === "store") this.push({ op: "nop", queue: "compute", layer: this.layer, deps: { ...NO_DEPS, popNext: true, pushPrev: true } });
+    stages.forEach(({ loads, compute }, k) => {
+      const lastStage = k === stages.length - 1;
+      loads.forEach((l, i) => this.push(l, { popNext: k === 0 && i === 0 && this.after !== "start", pushNext: i === loads.length - 1 }));
+      compute.forEach((c, i) => {
+        const last = lastStage && i === compute.length - 1;
+        this.push(c, { popPrev: i === 0, pushNext: last && drains.length > 0, pushPrev: last && drains.length === 0 });
+      });
+    });
+    drains.forEach((s, i) => this.push(s, { popPrev: i === 0, pushPrev: i === drains.length - 1 }));
+    this.after = drains.length > 0 ? "store" : "compute";
   }
 
   /** FINISH, after the last store's token. */
   finish(): void {
-    this.insns.push({ op: "finish", layer: 0, deps: { ...NO_DEPS, popNext: this.steps > 0 } });
+    if (this.after === "compute") throw new Error("the last step must store its results");
+    this.insns.push({ op: "finish", layer: 0, deps: { ...NO_DEPS, popNext: this.after === "store" } });
   }
 
   private push(insn: Insn, deps: Partial<Deps> = {}): void {

@@ -12,7 +12,34 @@ import type { Model, Node } from "../../../ir/graph.js";
 import { perTensor } from "../../../ir/quant-params.js";
 import { configHash, DEFAULT_CONFIG, type NnaConfig } from "../config.js";
 import type { IoDType, IoTensor, Program } from "../program.js";
-import { LowerCtx } from "./context.js";
+import { featureMap, LowerCtx, nhwcLanes } from "./context.js";
+import { DIRECT_CHANNELS, lowerConv } from "./Conv.js";
+import { lowerMaxPool } from "./MaxPool.js";
+import { lowerAveragePool } from "./AveragePool.js";
+import { lowerGlobalAveragePool } from "./GlobalAveragePool.js";
+import { denseCopy, lowerReshape } from "./Reshape.js";
+import { lowerAdd } from "./Add.js";
+import { lowerMul } from "./Mul.js";
+import { lowerSub } from "./Sub.js";
+import { lowerMax } from "./Max.js";
+import { lowerMin } from "./Min.js";
+import { lowerClip } from "./Clip.js";
+import { lowerSigmoid } from "./Sigmoid.js";
+import { lowerAbs } from "./Abs.js";
+import { lowerElu } from "./Elu.js";
+import { lowerErf } from "./Erf.js";
+import { lowerExp } from "./Exp.js";
+import { lowerGelu } from "./Gelu.js";
+import { lowerHardSigmoid } from "./HardSigmoid.js";
+import { lowerHardSwish } from "./HardSwish.js";
+import { lowerLeakyRelu } from "./LeakyRelu.js";
+import { lowerLog } from "./Log.js";
+import { lowerMish } from "./Mish.js";
+import { lowerNeg } from "./Neg.js";
+import { lowerSoftplus } from "./Softplus.js";
+import { lowerSqrt } from "./Sqrt.js";
+import { lowerSwish } from "./Swish.js";
+import { lowerTanh } from "./Tanh.js";
 import { lowerGemm } from "./Gemm.js";
 import { lowerRelu } from "./Relu.js";
 
@@ -23,8 +50,38 @@ export type Lowering = (node: Node, ctx: LowerCtx) => void;
 
 /** Each op's lowering, under the op's name. */
 export const LOWERINGS: Readonly<Record<string, Lowering>> = {
+  Abs: lowerAbs,
+  Add: lowerAdd,
+  AveragePool: lowerAveragePool,
+  Clip: lowerClip,
+  Conv: lowerConv,
+  Elu: lowerElu,
+  Erf: lowerErf,
+  Exp: lowerExp,
+  Flatten: lowerReshape,
+  Gelu: lowerGelu,
   Gemm: lowerGemm,
+  GlobalAveragePool: lowerGlobalAveragePool,
+  HardSigmoid: lowerHardSigmoid,
+  HardSwish: lowerHardSwish,
+  LeakyRelu: lowerLeakyRelu,
+  Log: lowerLog,
+  Max: lowerMax,
+  MaxPool: lowerMaxPool,
+  Min: lowerMin,
+  Mish: lowerMish,
+  Mul: lowerMul,
+  Neg: lowerNeg,
   Relu: lowerRelu,
+  Reshape: lowerReshape,
+  Sigmoid: lowerSigmoid,
+  Softplus: lowerSoftplus,
+  Sqrt: lowerSqrt,
+  Squeeze: lowerReshape,
+  Sub: lowerSub,
+  Swish: lowerSwish,
+  Tanh: lowerTanh,
+  Unsqueeze: lowerReshape,
 };
 
 export interface LowerOptions {
@@ -37,6 +94,26 @@ export interface LowerOptions {
 /** The code types the lowerings read and write so far. */
 const CODE_DTYPES: ReadonlySet<string> = new Set<IoDType>(["int8"]);
 
+/** Ops whose first input is a feature map they read in nhwc layout. */
+const NHWC_READERS: ReadonlySet<string> = new Set(["Conv", "MaxPool", "AveragePool", "GlobalAveragePool"]);
+
+/**
+ * Whether a program input of `shape` is placed in nhwc layout by the host: an [N, C, spatial…]
+ * map that only convolutions and pools read, unless it has so few channels that the
+ * convolutions reading it take it dense, in place (Conv.ts DIRECT_CHANNELS).
+ */
+function nhwcInput(ctx: LowerCtx, codes: string, shape: readonly number[]): boolean {
+  const readers = ctx.consumers(codes);
+  if (shape.length < 3 || nhwcLanes(ctx.geo) === undefined || readers.length === 0) return false;
+  if (!readers.every((r) => NHWC_READERS.has(r.op) && r.inputs[0] === codes)) return false;
+  return !(shape[1]! <= DIRECT_CHANNELS && readers.every((r) => r.op === "Conv"));
+}
+
+/**
+ * The program tensor of a graph input's or output's codes. Inputs are placed dense or nhwc
+ * (`nhwcInput`); an output is read from where its producer left it: dense, or nhwc when that
+ * buffer holds its feature map with padding lanes (the host drops them), else from a dense copy.
+ */
 function ioTensor(ctx: LowerCtx, node: Node, codes: string, name: string, kind: IoTensor["kind"]): IoTensor {
   const t = ctx.type(codes);
   if (!CODE_DTYPES.has(t.dtype)) {
@@ -44,9 +121,19 @@ function ioTensor(ctx: LowerCtx, node: Node, codes: string, name: string, kind: 
   }
   const q = perTensor(t, `the program's ${kind} '${name}'`);
   const shape = ctx.shape(codes, node);
-  const [rows, cols] = [shape.slice(0, -1).reduce((a, b) => a * b, 1), shape.at(-1) ?? 1];
-  const addr = kind === "input" ? ctx.activation(codes, rows, cols).addr : ctx.buffer(codes, node).addr;
-  return { name, kind, dtype: t.dtype as IoDType, shape, addr, scale: q.scale, zeroPoint: q.zp };
+  const io = { name, kind, dtype: t.dtype as IoDType, shape, scale: q.scale, zeroPoint: q.zp };
+  if (kind === "input") {
+    if (nhwcInput(ctx, codes, shape)) {
+      const pixels = shape.reduce((a, b) => a * b, 1) / shape[1]!;
+      return { ...io, addr: ctx.featureBuffer(codes, pixels, shape[1]!).addr, layout: "nhwc" };
+    }
+    return { ...io, addr: ctx.activation(codes, shape.slice(0, -1).reduce((a, b) => a * b, 1), shape.at(-1) ?? 1).addr };
+  }
+  const b = ctx.buffer(codes, node);
+  if (b.layout === "dense" || (b.rows === shape[0] && b.cols === b.channels)) return { ...io, addr: b.addr };
+  if (featureMap(b, shape)) return { ...io, addr: b.addr, layout: "nhwc" };
+  ctx.beginLayer(node);
+  return { ...io, addr: denseCopy(ctx, node, codes).addr };
 }
 
 /** Whether `node` is host work at the graph boundary: a graph input's quantization or a graph output's dequantization. */

@@ -11,7 +11,7 @@ import { checkInsn, checkShape } from "../check.js";
 import { configHash, DEFAULT_CONFIG, type NnaConfig } from "../config.js";
 import { cycleStats, latency, type CycleStats } from "../cycles.js";
 import type { Insn } from "../isa.js";
-import { checkTables, elementBits, type IoTensor, type Program } from "../program.js";
+import { checkTables, elementBits, nhwcPitch, type IoTensor, type Program } from "../program.js";
 import { load, store } from "./dma.js";
 import { gemm } from "./gemm.js";
 import { Machine } from "./machine.js";
@@ -56,9 +56,28 @@ function execute(m: Machine, insn: Insn): void {
   }
 }
 
-/** Writes codes into DRAM as the tensor table lays them out (dense, little-endian, int4 low nibble first). */
+/**
+ * The DRAM byte of element i (row-major over the shape) of an nhwc tensor (program.ts
+ * TensorLayout): [N, C, spatial…] element (n, c, p) sits at pixel n·spatial + p, channel byte c.
+ */
+function nhwcAddress(t: IoTensor): (i: number) => number {
+  const c = t.shape[1]!;
+  const pixels = t.shape.slice(2).reduce((a, b) => a * b, 1);
+  const pitch = nhwcPitch(c);
+  return (i) => {
+    const nc = Math.floor(i / pixels);
+    return t.addr + (Math.floor(nc / c) * pixels + (i % pixels)) * pitch + (nc % c);
+  };
+}
+
+/** Writes codes into DRAM as the tensor table lays them out (dense, little-endian, int4 low nibble first; or nhwc). */
 function writeTensor(m: Machine, t: IoTensor, codes: ArrayLike<number>): void {
   const bits = elementBits(t.dtype);
+  if (t.layout === "nhwc") {
+    const at = nhwcAddress(t);
+    for (let i = 0; i < codes.length; i++) m.dram[at(i)] = codes[i]! & 255;
+    return;
+  }
   for (let i = 0; i < codes.length; i++) {
     const v = codes[i]!;
     if (bits === 4) {
@@ -74,6 +93,11 @@ function readTensor(m: Machine, t: IoTensor): Tensor {
   const out = tensor(t.dtype, t.shape);
   const data = out.data as Int8Array | Uint8Array | Int16Array | Int32Array;
   const signed = t.dtype !== "uint4" && t.dtype !== "uint8";
+  if (t.layout === "nhwc") {
+    const at = nhwcAddress(t);
+    for (let i = 0; i < data.length; i++) data[i] = signed ? m.dramI8[at(i)]! : m.dram[at(i)]!;
+    return out;
+  }
   for (let i = 0; i < data.length; i++) {
     switch (elementBits(t.dtype)) {
       case 4: {

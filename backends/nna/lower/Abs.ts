@@ -1,0 +1,2 @@
+/** Abs on int8 codes: its 256-entry table (lut.ts). */
+export { lowerUnaryTable as lowerAbs } from "./lut.js";

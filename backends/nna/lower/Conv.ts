@@ -1,0 +1,302 @@
+/**
+ * Quantized Conv on the NNA, bit-exact with ir/ops/Conv.ts runInt: acc[o] = B[o] + Σ (x − z_x)·w
+ * in int32, requantized per output channel, with a following Relu fused into the clamp. One or two
+ * spatial axes (a 1-D convolution is one row), any kernel, strides, pads and dilations, any group
+ * count, int8 or int4 weights.
+ *
+ * im2col by DMA (docs/nna-isa.md "Conv"). The input is read as *sources*: rows of input vectors one
+ * pixel apart. An nhwc buffer has one source per 16-channel block (lane j is a channel); a dense
+ * NCHW input with at most DIRECT_CHANNELS channels has one source per channel, read in place
+ * (lane 0 is the channel, the other lanes are the next pixels, met by zero weights). For a tile
+ * of output pixels, kernel tap t and source s fill K block kb = t·S + s with one 2-D load over the
+ * tile's rows and columns, strided by the convolution's strides; taps that fall outside the input
+ * are padded with z_x, which the array's zero-point subtraction turns into exact zeros. The
+ * accumulators start as the bias, each weight column adds one GEMM per 32 K blocks, and the
+ * requantized pixels go to the output's nhwc buffer.
+ *
+ * Weights: per output column (16 channels, 32 in int4 mode) only the K blocks that are not all
+ * zero are stored, in kb order, and the GEMM masks skip the others, so grouped and depthwise
+ * convolutions (block-diagonal weights) and padded channels cost no array cycles. When the blocks
+ * do not fit the wgt scratchpad at once they are loaded piece by piece within each tile (steps
+ * without a store), the tile's im2col staying in inp.
+ */
+import { HwacError } from "../../../ir/errors.js";
+import type { Node } from "../../../ir/graph.js";
+import { convKernel, forwardWindow, readWindowAttrs } from "../../../ir/kernels/conv-geometry.js";
+import { convParams } from "../../../ir/kernels/requant.js";
+import { attrsOf } from "../../../ir/op.js";
+import { MAX_K_BLOCKS, type Insn, type Load } from "../isa.js";
+import { nhwcPitch } from "../program.js";
+import { featureMap, nhwcLanes, plane, tiles, type LowerCtx, type Plane, type Stage, type Tile } from "./context.js";
+import { columnLanes, packParams, packWeights } from "./pack.js";
+import { nhwcCopy } from "./Reshape.js";
+import { fusedRelu } from "./Relu.js";
+
+/**
+ * A dense input with at most this many channels is read in place, one K block per channel and
+ * tap; more are copied to nhwc first (docs/nna-isa.md "Conv" has the measurements).
+ */
+export const DIRECT_CHANNELS = 1;
+/** VEC's rows and cols fields are 12 bits wide. */
+const VEC_MAX = 4095;
+/** LOAD's pad fields are 8 bits wide. */
+const PAD_MAX = 255;
+
+function unsupported(node: Node, message: string): HwacError {
+  return new HwacError("HW5042", `Conv on the NNA: ${message}`, { node: node.name, op: node.op });
+}
+
+/** Rows of input vectors one pixel apart (see the header). */
+interface Sources {
+  readonly count: number;
+  readonly addr: number;
+  /** Bytes from one source to the next. */
+  readonly step: number;
+  /** Bytes between neighbouring pixels of a row. */
+  readonly pixel: number;
+  /** Bytes between images. */
+  readonly image: number;
+  /** The input channel lane j of source s carries, or −1. */
+  channel(s: number, j: number): number;
+}
+
+function sources(ctx: LowerCtx, node: Node, name: string, lanes: number): Sources {
+  const shape = ctx.shape(name, node);
+  const c = shape[1]!;
+  const pixels = shape.slice(2).reduce((a, b) => a * b, 1);
+  const x = ctx.buffer(name, node);
+  if (x.layout === "dense" && c <= DIRECT_CHANNELS) {
+    return { count: c, addr: x.addr, step: pixels, pixel: 1, image: c * pixels, channel: (s, j) => (j === 0 ? s : -1) };
+  }
+  const b = x.layout === "nhwc" ? x : nhwcCopy(ctx, node, name);
+  if (!featureMap(b, shape)) throw unsupported(node, `'${name}' is not held as a feature map`);
+  return {
+    count: b.cols / lanes, addr: b.addr, step: lanes, pixel: b.cols, image: pixels * b.cols,
+    channel: (s, j) => (s * lanes + j < c ? s * lanes + j : -1),
+  };
+}
+
+/** The [first, end) of the `count` outputs from o0 whose tap coordinate (o0 + r)·stride + shift lies in [0, size). */
+function inside(o0: number, count: number, stride: number, shift: number, size: number): [number, number] {
+  const at = (bound: number) => Math.min(count, Math.max(0, Math.ceil((bound - shift - o0 * stride) / stride)));
+  const first = at(0);
+  return [first, Math.max(first, at(size))];
+}
+
+/**
+ * One GEMM: weight column `col`, K blocks kb0 .. kb0 + kBlocks of kernel tap `tap` with `mask`;
+ * `blocks` of them stored, from stored block `at` on.
+ */
+interface Unit {
+  readonly col: number;
+  readonly tap: number;
+  readonly kb0: number;
+  readonly kBlocks: number;
+  readonly mask: number;
+  readonly blocks: number;
+  readonly at: number;
+}
+
+/**
+ * The stored weight blocks (all-zero ones left out) and the GEMMs over them: per column and tap
+ * (so that a tap's GEMMs can start as soon as its loads land), at most `width` K blocks each so
+ * that one always fits the wgt scratchpad.
+ */
+function packConv(ctx: LowerCtx, taps: number, sources: number, n: number, int4: boolean, width: number, at: (k: number, n: number) => number): { data: Uint8Array; units: Unit[] } {
+  const g = ctx.geo;
+  const kBlocks = taps * sources;
+  const full = packWeights(g, { k: kBlocks * g.vecBytes, n, int4 }, at);
+  const cols = Math.ceil(n / columnLanes(g, int4));
+  const kept = new Uint8Array(full.length);
+  const units: Unit[] = [];
+  let stored = 0;
+  for (let col = 0; col < cols; col++) {
+    for (let tap = 0; tap < taps; tap++) {
+      for (let kb0 = tap * sources; kb0 < (tap + 1) * sources; kb0 += width) {
+        const count = Math.min(width, (tap + 1) * sources - kb0);
+        let mask = 0;
+        let blocks = 0;
+        for (let b = 0; b < count; b++) {
+          const from = (col * kBlocks + kb0 + b) * g.blockBytes;
+          const block = full.subarray(from, from + g.blockBytes);
+          if (!block.some((v) => v !== 0)) continue;
+          kept.set(block, (stored + blocks) * g.blockBytes);
+          mask += 2 ** b;
+          blocks++;
+        }
+        if (blocks > 0) units.push({ col, tap, kb0, kBlocks: count, mask, blocks, at: stored });
+        stored += blocks;
+      }
+    }
+  }
+  return { data: kept.slice(0, stored * g.blockBytes), units };
+}
+
+/** Consecutive units whose blocks fit the wgt scratchpad together, and where their blocks start in the stored ones. */
+interface Piece {
+  readonly units: Unit[];
+  readonly offset: number;
+  /** Grows while `pieces` fills the piece. */
+  blocks: number;
+}
+
+/** The units in pieces that fit `capacity` blocks (one piece, possibly empty, when all do). */
+function pieces(units: readonly Unit[], capacity: number): Piece[] {
+  const out: Piece[] = [{ units: [], offset: 0, blocks: 0 }];
+  for (const u of units) {
+    let last = out.at(-1)!;
+    if (last.blocks + u.blocks > capacity) out.push((last = { units: [], offset: last.offset + last.blocks, blocks: 0 }));
+    last.units.push(u);
+    last.blocks += u.blocks;
+  }
+  return out;
+}
+
+/** What every tile of one convolution needs: its input, constants, scratchpad layout and tiling. */
+interface Conv {
+  readonly node: Node;
+  readonly src: Sources;
+  readonly pl: Plane;
+  readonly lanes: number;
+  readonly taps: number;
+  readonly int4: boolean;
+  /** Acc vectors per output pixel (the bias and multiplier vectors come first: 3·vecs). */
+  readonly vecs: number;
+  readonly perCol: number;
+  readonly units: readonly Unit[];
+  readonly parts: readonly Piece[];
+  readonly wAddr: number;
+  readonly pAddr: number;
+  readonly yAddr: number;
+  /** Output channels rounded up to the nhwc pitch. */
+  readonly pitch: number;
+  readonly izp: number;
+  readonly requant: { readonly zOut: number; readonly lo: number; readonly hi: number };
+}
+
+export function lowerConv(node: Node, ctx: LowerCtx): void {
+  const [xName, wName, bName] = node.inputs as [string, string, string | undefined];
+  const lanes = nhwcLanes(ctx.geo);
+  if (lanes === undefined) throw unsupported(node, "feature maps need an array with blockIn = blockOut dividing 16");
+  const w = ctx.graph.initializers.get(wName);
+  if (!w || (w.dtype !== "int8" && w.dtype !== "int4")) throw unsupported(node, `W ('${wName}') must be constant int8 or int4 codes`);
+  const m = w.shape[0]!;
+  const bias = bName ? ctx.graph.initializers.get(bName) : undefined;
+  if (bName && (!bias || bias.dtype !== "int32" || bias.data.length !== m)) throw unsupported(node, `B ('${bName}') must be a constant int32 bias of one value per output channel`);
+  const [xType, yType] = [ctx.type(xName), ctx.type(node.outputs[0]!)];
+  if (xType.dtype !== "int8" || yType.dtype !== "int8") throw unsupported(node, `X and Y must be int8 codes, got ${xType.dtype} and ${yType.dtype}`);
+  const xShape = ctx.shape(xName, node);
+  const attrs = attrsOf(node);
+  const rank = xShape.length - 2;
+  const kernel = convKernel({ node, attrs }, w.shape, rank)!;
+  const pl = plane(forwardWindow(readWindowAttrs({ node, attrs }, rank, kernel), xShape.slice(2)));
+  if (!pl) throw unsupported(node, `${rank} spatial axes are not supported (1 or 2)`);
+  const [n, c] = [xShape[0]!, xShape[1]!];
+  const group = attrs.int("group", 1);
+  const p = convParams(xType, ctx.type(wName), yType, 0, m, `Conv '${node.name}'`);
+  const relu = fusedRelu(ctx, node);
+
+  ctx.beginLayer(node);
+  const src = sources(ctx, node, xName, lanes);
+  const g = ctx.geo;
+  const int4 = w.dtype === "int4";
+  const taps = pl.kh * pl.kw;
+  const [cg, mg] = [c / group, m / group];
+  const wd = w.data as Int8Array;
+  // K row kb·lanes + j is tap ⌊kb / S⌋ of source kb mod S's lane j; weights across groups are zero.
+  const { data, units } = packConv(ctx, taps, src.count, m, int4, Math.min(MAX_K_BLOCKS, g.wgtBlocks), (k, o) => {
+    const kb = Math.floor(k / lanes);
+    const ch = src.channel(kb % src.count, k % lanes);
+    const gi = Math.floor(o / mg);
+    if (ch < 0 || Math.floor(ch / cg) !== gi) return 0;
+    return wd[(o * cg + ch - gi * cg) * taps + Math.floor(kb / src.count)]!;
+  });
+  const perCol = columnLanes(g, int4) / lanes;
+  const pitch = nhwcPitch(m);
+  const vecs = Math.max(Math.ceil(m / (perCol * lanes)) * perCol, pitch / lanes);
+  const conv: Conv = {
+    node, src, pl, lanes, taps, int4, vecs, perCol, units, parts: pieces(units, g.wgtBlocks), pitch, izp: p.aZero,
+    wAddr: data.length > 0 ? ctx.constant(data) : 0,
+    pAddr: ctx.constant(packParams(g, vecs, bias?.data as Int32Array | undefined, p.requant)),
+    yAddr: ctx.featureBuffer(relu ? relu.node.outputs[0]! : node.outputs[0]!, n * pl.oh * pl.ow, m).addr,
+    requant: { zOut: p.requant.zOut, lo: relu ? Math.max(p.requant.lo, relu.floor) : p.requant.lo, hi: p.requant.hi },
+  };
+
+  // Output pixels per tile: im2col in inp, accumulators after the constants in acc, pixels in out.
+  const kBlocks = taps * src.count;
+  const tile = Math.min(Math.floor(g.inpVectors / kBlocks), Math.floor((g.accVectors - 3 * vecs) / vecs), Math.floor(g.outBytes / (vecs * lanes)), VEC_MAX);
+  if (tile < 1) throw unsupported(node, `one output pixel (${kBlocks} K blocks, ${m} channels) does not fit the scratchpads`);
+  const [tr, tc] = tile >= pl.ow ? [Math.min(pl.oh, Math.floor(tile / pl.ow)), pl.ow] : [1, tile];
+  tiles(n, pl, tr, tc).forEach((t, i) => convTile(ctx, conv, t, i === 0));
+}
+
+/**
+ * One tile: bias into the accumulators, the GEMMs of every tap and column, requantization into out
+ * and one store. The constants are loaded with the first tile, and so are the weights when they
+ * all fit wgt; then each tap is a stage whose GEMMs start as soon as its loads land. Otherwise the
+ * weight pieces are loaded in turn, one step each.
+ */
+function convTile(ctx: LowerCtx, cv: Conv, tile: Tile, first: boolean): void {
+  const g = ctx.geo;
+  const tp = tile.rows * tile.cols;
+  const accBase = 3 * cv.vecs;
+  const rowBytes = cv.vecs * cv.lanes;
+  const params = ctx.load({ mem: "acc", mode: "i32", dram: cv.pAddr, xSize: 3 * cv.vecs, xStride: 4 * cv.lanes });
+  const weights = (part: Piece) => ctx.load({ mem: "wgt", mode: cv.int4 ? "i4" : "i8", dram: cv.wAddr + part.offset * g.blockBytes, xSize: part.blocks, xStride: g.blockBytes });
+  const gemm = (u: Unit, part: Piece) => ctx.gemm({
+    mode: cv.int4 ? "i4" : "i8", acc: accBase + u.col * cv.perCol, inp: u.kb0 * tp, wgt: u.at - part.offset, rows: tp,
+    kBlocks: u.kBlocks, mask: u.mask, inpStride: 1, inpKStride: tp, accStride: cv.vecs, izp: cv.izp,
+  });
+  // Each accumulator row starts as the bias (broadcast over rows: srcrow = 0).
+  const init = ctx.vec({ fn: "add", dst: accBase, rows: tp, cols: cv.vecs, dstRowStride: cv.vecs, dstColStride: 1, srcColStride: 1, useImm: true });
+  const requant = ctx.vec({
+    fn: "requant", src: accBase, srcRowStride: cv.vecs, srcColStride: 1, src2: cv.vecs, src2ColStride: 2, rows: tp, cols: cv.vecs,
+    imm: cv.requant.zOut, clamp: true, lo: cv.requant.lo, hi: cv.requant.hi, dstMem: "out", dtype: "i8", dstRowStride: rowBytes, dstColStride: cv.lanes,
+  });
+  const store = ctx.store({ dram: cv.yAddr + ((tile.img * cv.pl.oh + tile.oy0) * cv.pl.ow + tile.ox0) * cv.pitch, ySize: tp, xSize: cv.pitch, yStride: cv.pitch, srcStride: rowBytes });
+  const tapLoads = (t: number) => im2col(ctx, cv.node, cv.src, cv.pl, tile, t, cv.izp);
+
+  if (cv.parts.length > 1) {
+    cv.parts.forEach((part, i) => {
+      const loads = [...(first && i === 0 ? [params] : []), ...(i === 0 ? Array.from({ length: cv.taps }, (_, t) => tapLoads(t)).flat() : []), weights(part)];
+      const compute = [...(i === 0 ? [init] : []), ...part.units.map((u) => gemm(u, part))];
+      const last = i === cv.parts.length - 1;
+      ctx.step(loads, last ? [...compute, requant] : compute, last ? store : []);
+    });
+    return;
+  }
+  const part = cv.parts[0]!;
+  const stages: Stage[] = [];
+  let loads: Insn[] = first ? [params, ...(part.blocks > 0 ? [weights(part)] : [])] : [];
+  let compute: Insn[] = [init];
+  for (let t = 0; t < cv.taps; t++) {
+    loads.push(...tapLoads(t));
+    compute.push(...part.units.filter((u) => u.tap === t).map((u) => gemm(u, part)));
+    if (t === cv.taps - 1) compute.push(requant);
+    // A tap whose weights are all zero joins the next stage.
+    if (compute.length > 0) {
+      stages.push({ loads, compute });
+      [loads, compute] = [[], []];
+    }
+  }
+  ctx.stages(stages, store);
+}
+
+/** The loads of kernel tap t's K blocks of a tile: block t·S + s at inp (t·S + s)·P (P = the tile's pixels, row-major). */
+function im2col(ctx: LowerCtx, node: Node, src: Sources, pl: Plane, tile: Tile, t: number, zx: number): Load[] {
+  const [kh, kw] = [Math.floor(t / pl.kw), t % pl.kw];
+  const [r0, r1] = inside(tile.oy0, tile.rows, pl.sh, kh * pl.dh - pl.pt, pl.h);
+  const [c0, c1] = inside(tile.ox0, tile.cols, pl.sw, kw * pl.dw - pl.pl, pl.w);
+  const pads = [r0, tile.rows - r1, c0, tile.cols - c1];
+  if (pads.some((v) => v > PAD_MAX)) throw unsupported(node, `a tap reaches more than ${PAD_MAX} rows or columns into the padding`);
+  const empty = r0 === r1 || c0 === c1;
+  const iy = (tile.oy0 + r0) * pl.sh + kh * pl.dh - pl.pt;
+  const ix = (tile.ox0 + c0) * pl.sw + kw * pl.dw - pl.pl;
+  const tp = tile.rows * tile.cols;
+  return Array.from({ length: src.count }, (_, s) => ctx.load({
+    mem: "inp", sram: (t * src.count + s) * tp,
+    dram: empty ? src.addr : src.addr + tile.img * src.image + s * src.step + (iy * pl.w + ix) * src.pixel,
+    ySize: r1 - r0, xSize: c1 - c0, yStride: pl.sh * pl.w * src.pixel, xStride: pl.sw * src.pixel,
+    padTop: pads[0], padBottom: pads[1], padLeft: pads[2], padRight: pads[3], padValue: zx,
+  }));
+}

@@ -1,0 +1,2 @@
+/** Elu on int8 codes: its 256-entry table (lut.ts). */
+export { lowerUnaryTable as lowerElu } from "./lut.js";

@@ -1,0 +1,2 @@
+/** Erf on int8 codes: its 256-entry table (lut.ts). */
+export { lowerUnaryTable as lowerErf } from "./lut.js";

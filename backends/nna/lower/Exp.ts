@@ -1,0 +1,2 @@
+/** Exp on int8 codes: its 256-entry table (lut.ts). */
+export { lowerUnaryTable as lowerExp } from "./lut.js";

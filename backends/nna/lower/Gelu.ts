@@ -1,0 +1,2 @@
+/** Gelu on int8 codes: its 256-entry table (lut.ts). */
+export { lowerUnaryTable as lowerGelu } from "./lut.js";

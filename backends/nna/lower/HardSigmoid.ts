@@ -1,0 +1,2 @@
+/** HardSigmoid on int8 codes: its 256-entry table (lut.ts). */
+export { lowerUnaryTable as lowerHardSigmoid } from "./lut.js";

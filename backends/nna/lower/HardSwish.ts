@@ -1,0 +1,2 @@
+/** HardSwish on int8 codes: its 256-entry table (lut.ts). */
+export { lowerUnaryTable as lowerHardSwish } from "./lut.js";

@@ -1,0 +1,2 @@
+/** Log on int8 codes: its 256-entry table (lut.ts). */
+export { lowerUnaryTable as lowerLog } from "./lut.js";

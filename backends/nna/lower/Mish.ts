@@ -1,0 +1,2 @@
+/** Mish on int8 codes: its 256-entry table (lut.ts). */
+export { lowerUnaryTable as lowerMish } from "./lut.js";

@@ -1,0 +1,2 @@
+/** Neg on int8 codes: its 256-entry table (lut.ts). */
+export { lowerUnaryTable as lowerNeg } from "./lut.js";

@@ -1,0 +1,2 @@
+/** Softplus on int8 codes: its 256-entry table (lut.ts). */
+export { lowerUnaryTable as lowerSoftplus } from "./lut.js";

@@ -1,0 +1,2 @@
+/** Sqrt on int8 codes: its 256-entry table (lut.ts). */
+export { lowerUnaryTable as lowerSqrt } from "./lut.js";

@@ -1,0 +1,2 @@
+/** Swish on int8 codes: its 256-entry table (lut.ts). */
+export { lowerUnaryTable as lowerSwish } from "./lut.js";
