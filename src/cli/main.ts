@@ -13,6 +13,8 @@ import { loadModel } from "../onnx/load.js";
 import { VERSION } from "../version.js";
 import { addQuantOptions, type QuantCliOptions } from "./quant-options.js";
 import { quantizeFromCli, registerQuantize } from "./quantize.js";
+import { registerCompile } from "./compile.js";
+import { registerGolden } from "./golden.js";
 
 
 function program(out: (s: string) => void): Command {
@@ -54,6 +56,8 @@ function program(out: (s: string) => void): Command {
     });
 
   registerQuantize(p, out);
+  registerCompile(p, out);
+  registerGolden(p, out);
   return p;
 }
 

@@ -59,9 +59,10 @@ export function quantizeFromCli(file: string, o: QuantCliOptions & Partial<Quant
     .update(JSON.stringify([VERSION, staticProgram, [...passOpts.inputShapes], [...passOpts.freeze]]))
     .digest("hex");
   let cached = false;
+  const config = configFrom(o);
   const opts: QuantizeOptions = {
     ...passOpts,
-    config: configFrom(o),
+    config,
     percentile: percentileFrom(o),
     static: staticProgram,
     calibration: (prepared: Model) => {
@@ -78,12 +79,12 @@ export function quantizeFromCli(file: string, o: QuantCliOptions & Partial<Quant
     if (target !== undefined && !Number.isFinite(target)) throw new HwacError("HW6010", `--target-sqnr must be a number of dB`);
     if (budget !== undefined && !(budget > 0)) throw new HwacError("HW6010", `--size-budget must be a positive number of bytes`);
     const low = weightFormat(o.lowWeights ?? "int4").weightBits;
-    mixed = mixedPrecision(model, data.sets, opts, { lowBits: low, highBits: opts.config.default.weightBits, targetSqnrDb: target, maxWeightBytes: budget });
+    mixed = mixedPrecision(model, data.sets, opts, { lowBits: low, highBits: config.default.weightBits, targetSqnrDb: target, maxWeightBytes: budget });
     q = mixed.quantized;
   } else {
     q = quantize(model, data.sets, opts);
   }
-  return { model, data, q, mixed, config: mixed?.config ?? opts.config, cached: () => cached };
+  return { model, data, q, mixed, config: mixed?.config ?? config, cached: () => cached };
 }
 
 /**
@@ -108,7 +109,7 @@ function importedFromCli(model: Model, imported: Model, o: QuantCliOptions) {
   return { model, data, q, mixed: undefined, config: configFrom(o), cached: () => false };
 }
 
-function readLabels(path: string): number[] {
+export function readLabels(path: string): number[] {
   return toNumbers(readTensorFile(path).tensor);
 }
 

@@ -1,0 +1,158 @@
+/**
+ * The NNA target: lowering a static quantized graph into a program (`model.nnab`, its assembly
+ * `model.nnas`, the machine's `config.json`), running it on the simulator with the host's
+ * boundary around it, and verifying it bit for bit against the integer reference.
+ */
+import { readFileSync } from "node:fs";
+import { HwacError } from "../../ir/errors.js";
+import type { Model } from "../../ir/graph.js";
+import { runQuantized } from "../../ir/interpret.js";
+import type { Tensor } from "../../ir/tensor.js";
+import { DEFAULT_CONFIG, parseConfig, type NnaConfig } from "../../backends/nna/config.js";
+import { estimateCycles, type CycleStats } from "../../backends/nna/cycles.js";
+import { lowerModel } from "../../backends/nna/lower/index.js";
+import { decodeProgram, encodeProgram, type Program } from "../../backends/nna/program.js";
+import { printProgram } from "../../backends/nna/asm/index.js";
+import { simulate } from "../../backends/nna/sim/index.js";
+import { runItems, splitItems, type Batching } from "../batch.js";
+import type { TargetProgram } from "../compile.js";
+import { programFile, readManifest, readProgramModel } from "../program-dir.js";
+import { dequantizeOutputs, outputCodesValue, quantizeInputs } from "./host.js";
+import { firstDifference, type Difference } from "./verify.js";
+
+const bitsOf: Record<string, number> = { int4: 4, uint4: 4, int8: 8, uint8: 8, int16: 16, int32: 32 };
+
+/** Per-layer rows of the report: the node's op and shapes beside the cycle model's numbers. */
+function layerRows(model: Model, stats: CycleStats): Record<string, unknown>[] {
+  const byName = new Map(model.graph.nodes.map((n) => [n.name, n]));
+  const shape = (v: string) => model.graph.valueTypes.get(v)?.shape ?? model.graph.inputs.find((i) => i.name === v)?.type.shape ?? null;
+  return stats.layers.filter((l) => l.name !== undefined).map((l) => {
+    const n = byName.get(l.name!);
+    const w = n?.inputs[1] ? model.graph.initializers.get(n.inputs[1]) : undefined;
+    const x = n ? model.graph.valueTypes.get(n.inputs[0]!) : undefined;
+    return {
+      name: l.name,
+      op: n?.op ?? null,
+      inputShape: n ? shape(n.inputs[0]!) : null,
+      outputShape: n ? shape(n.outputs[0]!) : null,
+      weightBits: w ? (bitsOf[w.dtype] ?? null) : null,
+      actBits: x ? (bitsOf[x.dtype] ?? null) : null,
+      instructions: l.instructions,
+      macs: l.macs,
+      idealCycles: l.idealCycles,
+      cycles: l.end - l.start,
+      utilization: Math.round(l.utilization * 10000) / 10000,
+      dramRead: l.dramRead,
+      dramWritten: l.dramWritten,
+    };
+  });
+}
+
+/**
+ * MAC-array utilization over the convolution layers: Σ ideal cycles (MACs / array MACs per
+ * cycle) / Σ modelled cycles of their spans — the roofline number of docs/nna-isa.md.
+ */
+function convUtilization(model: Model, stats: CycleStats): number | null {
+  const convs = new Set(model.graph.nodes.filter((n) => n.op === "Conv").map((n) => n.name));
+  const layers = stats.layers.filter((l) => l.name !== undefined && convs.has(l.name));
+  const span = layers.reduce((s, l) => s + (l.end - l.start), 0);
+  return span > 0 ? Math.round((layers.reduce((s, l) => s + l.idealCycles, 0) / span) * 10000) / 10000 : null;
+}
+
+export function compileNna(model: Model, config: NnaConfig = DEFAULT_CONFIG): TargetProgram {
+  const program = lowerModel(model, { config });
+  const stats = estimateCycles(program, config);
+  return {
+    model,
+    files: new Map<string, Uint8Array | string>([
+      ["model.nnab", encodeProgram(program)],
+      ["model.nnas", printProgram(program)],
+      ["config.json", JSON.stringify(config, null, 1) + "\n"],
+    ]),
+    stats: {
+      config: config.name,
+      clockHz: config.clockHz,
+      cycles: stats.cycles,
+      seconds: stats.seconds,
+      instructions: program.insns.length,
+      macs: stats.macs,
+      idealCycles: stats.idealCycles,
+      utilization: Math.round(stats.utilization * 10000) / 10000,
+      convUtilization: convUtilization(model, stats),
+      dramRead: stats.dramRead,
+      dramWritten: stats.dramWritten,
+      dramBytes: program.dramBytes,
+      layers: layerRows(model, stats),
+    },
+    notices: [],
+  };
+}
+
+export interface NnaFolder {
+  model: Model;
+  program: Program;
+  config: NnaConfig;
+  batching: Batching;
+}
+
+export function readNnaFolder(dir: string, config?: NnaConfig): NnaFolder {
+  const model = readProgramModel(dir);
+  const nnab = programFile(dir, "model.nnab");
+  const program = decodeProgram(new Uint8Array(readFileSync(nnab)), nnab);
+  const cfgPath = programFile(dir, "config.json");
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(cfgPath, "utf8"));
+  } catch (e) {
+    throw new HwacError("HW5001", `the NNA config is not JSON: ${(e as Error).message}`, { file: cfgPath });
+  }
+  return { model, program, config: config ?? parseConfig(json, cfgPath), batching: readManifest(dir).batch };
+}
+
+export interface NnaRun {
+  outputs: Map<string, Tensor>;
+  /** Cycles summed over the items. */
+  cycles: number;
+  items: number;
+}
+
+/** Runs the program on `feeds` (item by item when they hold several of its batches). */
+export function simulateNna(f: NnaFolder, feeds: ReadonlyMap<string, Tensor>, opts: { raw?: boolean } = {}): NnaRun {
+  let cycles = 0;
+  let items = 0;
+  const outputs = runItems(f.model, f.batching, feeds, (item) => {
+    const codes = quantizeInputs(f.model, item);
+    const sim = simulate(f.program, { config: f.config, inputs: Object.fromEntries(codes) });
+    cycles += sim.stats.cycles;
+    items++;
+    return opts.raw ? sim.outputs : dequantizeOutputs(f.model, sim.outputs);
+  });
+  return { outputs, cycles, items };
+}
+
+export interface VerifyResult {
+  items: number;
+  /** Output elements compared. */
+  elements: number;
+  difference?: Difference;
+}
+
+/** Simulator against the integer reference on every item: the first output element that differs, if any. */
+export function verifyNna(f: NnaFolder, feeds: ReadonlyMap<string, Tensor>): VerifyResult {
+  const items = splitItems(f.model, f.batching, feeds);
+  let elements = 0;
+  for (let k = 0; k < items.length; k++) {
+    const ref = runQuantized(f.model, items[k]!, { keepAll: true });
+    const sim = simulate(f.program, { config: f.config, inputs: Object.fromEntries(quantizeInputs(f.model, items[k]!)) });
+    for (const o of f.model.graph.outputs) {
+      const value = outputCodesValue(f.model, o.name);
+      const want = value ? ref.get(value) : undefined;
+      const got = sim.outputs.get(o.name);
+      if (!want || !got) throw new HwacError("HW5041", `output '${o.name}' is not computed by the program`);
+      elements += want.data.length;
+      const d = firstDifference(got, want);
+      if (d !== undefined) return { items: k + 1, elements, difference: { item: k, output: o.name, value: value!, ...d } };
+    }
+  }
+  return { items: items.length, elements };
+}
