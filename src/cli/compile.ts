@@ -134,10 +134,11 @@ export function registerCompile(program: Command, out: (s: string) => void): voi
     .description("write a self-contained HTML report of a program folder: layers, SQNR, cycles or tiles, drift sweep")
     .argument("<dir>", "program folder written by hwac compile")
     .option("-o, --output <file>", "HTML file to write (default: <dir>/report.html)")
-    .action((dir: string, o: { output?: string }) => {
+    .option("--json", "print what was written as JSON")
+    .action((dir: string, o: { output?: string; json?: boolean }) => {
       const file = o.output ?? join(dir, "report.html");
       writeFileAtomic(file, renderReport(dir));
-      out(`wrote ${file}\n`);
+      out(o.json ? JSON.stringify({ report: file }) + "\n" : `wrote ${file}\n`);
     });
 
   program

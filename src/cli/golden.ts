@@ -9,11 +9,15 @@ export function registerGolden(program: Command, out: (s: string) => void): void
     .command("record")
     .description("compile and run every case of the suite and write its expected/ folder")
     .argument("<suite>", "a case folder (with case.json) or a folder of them")
-    .action((suite: string) => {
+    .option("--json", "machine-readable result")
+    .action((suite: string, o: { json?: boolean }) => {
+      const recorded: { case: string; targets: string[] }[] = [];
       for (const c of readSuite(suite)) {
         recordCase(c);
-        out(`recorded ${c.name} (${c.spec.targets.join(", ")})\n`);
+        recorded.push({ case: c.name, targets: c.spec.targets });
+        if (!o.json) out(`recorded ${c.name} (${c.spec.targets.join(", ")})\n`);
       }
+      if (o.json) out(JSON.stringify(recorded) + "\n");
     });
   golden
     .command("check")

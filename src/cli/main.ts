@@ -15,6 +15,7 @@ import { addQuantOptions, type QuantCliOptions } from "./quant-options.js";
 import { quantizeFromCli, registerQuantize } from "./quantize.js";
 import { registerCompile } from "./compile.js";
 import { registerGolden } from "./golden.js";
+import { progress } from "./progress.js";
 
 
 function program(out: (s: string) => void): Command {
@@ -42,17 +43,28 @@ function program(out: (s: string) => void): Command {
     .requiredOption("--inputs <dir>", "folder with input_0.pb, input_1.pb, … (ONNX TensorProto)")
     .requiredOption("--out <dir>", "folder to write output_0.pb, … to")
     .option("--quantized", "quantize (needs --calib) and run the integer reference semantics")
-    .action((file: string, opts: QuantCliOptions & { inputs: string; out: string; quantized?: boolean }) => {
+    .option("--json", "print what was written as JSON")
+    .option("--quiet", "print nothing but errors")
+    .action((file: string, opts: QuantCliOptions & { inputs: string; out: string; quantized?: boolean; json?: boolean; quiet?: boolean }) => {
+      const stages = progress("run", opts.quiet === true || opts.json === true);
+      let model;
+      let outputs;
       if (opts.quantized) {
-        const { model, q } = quantizeFromCli(file, opts, false);
-        const outputs = runQuantized(q.model, readInputs(opts.inputs, model));
-        writeDirAtomic(opts.out, outputFiles(model, outputs));
-        return;
+        stages.stage("calibrate and quantize");
+        const r = quantizeFromCli(file, opts, false);
+        model = r.model;
+        stages.stage("run the integer reference");
+        outputs = runQuantized(r.q.model, readInputs(opts.inputs, model));
+      } else {
+        model = loadModel(file);
+        verifyModel(model);
+        stages.stage("run the float reference");
+        outputs = runModel(model, readInputs(opts.inputs, model));
       }
-      const model = loadModel(file);
-      verifyModel(model);
-      const outputs = runModel(model, readInputs(opts.inputs, model));
-      writeDirAtomic(opts.out, outputFiles(model, outputs));
+      const files = outputFiles(model, outputs);
+      writeDirAtomic(opts.out, files);
+      stages.done();
+      if (opts.json) out(JSON.stringify({ out: opts.out, files: [...files.keys()], outputs: model.graph.outputs.map((o) => ({ name: o.name, shape: outputs.get(o.name)!.shape })) }) + "\n");
     });
 
   registerQuantize(p, out);

@@ -21,6 +21,7 @@ import { mixedPrecision } from "../quant/mixed.js";
 import { toQdq } from "../quant/qdq-export.js";
 import { compareModels, type Comparison } from "../quant/report.js";
 import { VERSION } from "../version.js";
+import { progress } from "./progress.js";
 import {
   addQuantOptions,
   configFrom,
@@ -184,8 +185,12 @@ export function registerQuantize(program: Command, out: (s: string) => void): vo
     .option("--size-budget <bytes>", "mixed precision: lower layers until the weights fit this many bytes")
     .option("--low-weights <format>", "width of lowered layers in mixed precision", "int4")
     .option("--json", "print the report as JSON")
-    .action((file: string, o: QuantizeCliOptions) => {
+    .option("--quiet", "print nothing but errors")
+    .action((file: string, o: QuantizeCliOptions & { quiet?: boolean }) => {
+      const stages = progress("quantize", o.quiet === true || o.json === true);
+      stages.stage("calibrate and quantize");
       const { model, data, q, mixed, config, cached } = quantizeFromCli(file, o, false);
+      stages.stage("measure");
       const { sets, labels } = evaluationSets(model, o, data.sets);
       const cmp = compareModels(q.float, q.model, q.quantizedValues, sets, labels, q.fusedClamps);
       const qdq = toQdq(q.model);
@@ -198,6 +203,8 @@ export function registerQuantize(program: Command, out: (s: string) => void): vo
       const reportPath = o.report ?? o.output!.replace(/\.onnx$/, "") + ".report.json";
       writeFileAtomic(o.output!, encodeModel(qdq.model));
       writeFileAtomic(reportPath, JSON.stringify(report, null, 2) + "\n");
+      stages.done();
+      if (o.quiet) return;
       out(o.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report) + "\n");
     });
 }
