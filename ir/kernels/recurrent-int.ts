@@ -6,6 +6,8 @@
  * recurrent ones; initial states in any per-tensor type, rescaled once. Both accumulators are
  * requantized to Q3.12 separately and added with saturation; gates are Q0.15 from interpolated
  * tables; the hidden state has Y's type and the LSTM cell a power-of-two int16 format (Y_c's type).
+ * The accumulators are exact integer GEMMs unless a caller passes its own RecurrentProducts (the
+ * AIMC ops and interpreter: crossbar converters).
  *
  * The geometry is the float Recurrence's (recurrent.ts): time-major inside, layout 1 swapped at
  * the boundary, onnxruntime's sequence-length rules, with "zero" meaning the zero code.
@@ -161,16 +163,57 @@ export function addPre(a: number, b: number): number {
 }
 
 /**
- * out[m×n] = (a − za)·bᵀ over fixed buffers, b row-major n×k as R stores its gate rows: a cell
- * builds its per-step products once and runs them every step.
+ * The two int32 accumulator products of a recurrence, weights at zero point 0. By default the
+ * exact integer GEMMs; the analog recurrent ops pass the crossbar's converters
+ * (ir/kernels/analog-recurrent.ts), the AIMC interpreter its tiles.
  */
-export function intProduct(a: IntArray, za: number, b: IntArray, out: Int32Array, m: number, n: number, k: number): () => void {
-  const av = view(a, 0, k);
-  const bv = view(b, 0, k, true);
-  const cv = view(out, 0, n);
-  const opts = { aZero: za };
-  const kernel = weightProduct(m);
-  return () => kernel(m, n, k, av, bv, cv, opts);
+export interface RecurrentProducts {
+  /**
+   * Direction d's input product over the whole time-major X [seq·batch, input]:
+   * acc[i·G·H + r] = Σ_k (x[i·input + k] − z_x)·W_d[r, k]. Overwrites acc.
+   */
+  input(d: number, x: IntArray, acc: Int32Array): void;
+  /** A product by direction d's recurrent weights that a cell runs every step (RecurrentRead). */
+  recurrent(d: number, read: RecurrentRead): (rows: Int32Array) => void;
+}
+
+/**
+ * One recurrent product of a cell: out[b·n + c] = Σ_j (a[b·H + j] − za)·R_d[r0 + c, j] for every
+ * batch entry b whose sequence runs at the step (rows[b] ≥ 0, IntCell.step's rows; the others may
+ * be left as they are). `read` numbers the products of one step: 1 for the GRU's reset-first
+ * candidate (r⊙H₋₁ by Rh, after the z and r rows' read), 0 for every other.
+ */
+export interface RecurrentRead {
+  readonly a: IntArray;
+  readonly za: number;
+  readonly r0: number;
+  readonly n: number;
+  readonly out: Int32Array;
+  readonly read: 0 | 1;
+}
+
+/** Makes a node's products once its recurrence is validated. */
+export type ProductsFactory = (rec: IntRecurrence) => RecurrentProducts;
+
+/** The exact products: integer GEMMs over buffers fixed when a cell is built. */
+function exactProducts(rec: IntRecurrence): RecurrentProducts {
+  return {
+    input(d, x, acc) {
+      const n = rec.seq * rec.batch;
+      const width = rec.gates * rec.hidden;
+      const k = rec.inputSize;
+      weightProduct(n)(n, width, k, view(x, 0, k), view(rec.inputWeights(d), 0, k, true), view(acc, 0, width), { aZero: rec.params.xZero });
+    },
+    recurrent(d, p) {
+      const h = rec.hidden;
+      const av = view(p.a, 0, h);
+      const bv = view(rec.recurrenceWeights(d), p.r0 * h, h, true);
+      const cv = view(p.out, 0, p.n);
+      const opts = { aZero: p.za };
+      const kernel = weightProduct(rec.batch);
+      return () => kernel(rec.batch, p.n, h, av, bv, cv, opts);
+    },
+  };
 }
 
 /**
@@ -221,11 +264,14 @@ export class IntRecurrence {
   private readonly w: IntArray;
   private readonly r: IntArray;
   private readonly b: Int32Array | undefined;
+  private readonly products: RecurrentProducts;
 
+  /** `products` replaces the exact GEMMs of the two accumulators (RecurrentProducts). */
   constructor(
     inputs: readonly (Tensor | undefined)[],
     private readonly ctx: IntCtx,
     kind: RecurrentKind,
+    products: ProductsFactory = exactProducts,
   ) {
     const why = integerUnsupported(ctx.node, kind);
     if (why) throw opError(ctx, why, "HW4050");
@@ -256,10 +302,22 @@ export class IntRecurrence {
     this.w = codes(ctx, w, "W");
     this.r = codes(ctx, r, "R");
     this.lens = sequenceLengths(ctx, lens, this.batch, this.seq);
+    this.products = products(this);
   }
 
   get dirs(): number {
     return this.reverse.length;
+  }
+
+  /** Direction d's gates·hidden × input weight codes. */
+  inputWeights(d: number): IntArray {
+    const n = this.gates * this.hidden * this.inputSize;
+    return this.w.subarray(d * n, (d + 1) * n);
+  }
+
+  /** A cell's per-step product by direction d's recurrent weights (RecurrentRead). */
+  recurrentProduct(d: number, read: RecurrentRead): (rows: Int32Array) => void {
+    return this.products.recurrent(d, read);
   }
 
   /** Direction d's gates·hidden × hidden recurrence weight codes. */
@@ -347,20 +405,17 @@ export class IntRecurrence {
   }
 
   /**
-   * xw = X·Wᵀ + Wb for all time steps of direction d as one integer GEMM, each gate row then
+   * xw = X·Wᵀ + Wb for all time steps of direction d (wrapping in int32), each gate row then
    * requantized in place to Q3.12 by s_x·s_w[r]·2^12.
    */
   private project(d: number, xw: Int32Array): void {
     const n = this.seq * this.batch;
     const width = this.gates * this.hidden;
-    const k = this.inputSize;
+    this.products.input(d, this.x, xw);
     const bias = this.bias(d, 0);
-    for (let i = 0; i < n; i++) xw.set(bias, i * width);
-    const w = this.w.subarray(d * width * k, (d + 1) * width * k);
-    weightProduct(n)(n, width, k, view(this.x, 0, k), view(w, 0, k, true), view(xw, 0, width), { aZero: this.params.xZero, accumulate: true });
     const req = this.inputReq;
     for (let o = 0, i = 0; i < n; i++) {
-      for (let r = 0; r < width; r++, o++) xw[o] = req.requantize(xw[o]!, r, 0, PRE_LO, PRE_HI);
+      for (let r = 0; r < width; r++, o++) xw[o] = req.requantize((xw[o]! + bias[r]!) | 0, r, 0, PRE_LO, PRE_HI);
     }
   }
 

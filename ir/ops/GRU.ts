@@ -9,11 +9,12 @@
  * Integer semantics (default activations, no clip): docs/numerics.md.
  */
 import { clamp as saturate } from "../numeric.js";
-import type { OpDef } from "../op.js";
+import type { IntCtx, OpDef } from "../op.js";
+import type { Tensor } from "../tensor.js";
 import { lookupInterp, mulRound, Q0_15 } from "../kernels/fixed-point.js";
 import type { IntArray } from "../kernels/gemm.js";
 import { clamp, inferRecurrent, product, Recurrence, type Cell } from "../kernels/recurrent.js";
-import { addPre, GRU_KIND, intProduct, IntRecurrence, quantizedOutputTypes, type IntCell } from "../kernels/recurrent-int.js";
+import { addPre, GRU_KIND, IntRecurrence, quantizedOutputTypes, type IntCell, type ProductsFactory } from "../kernels/recurrent-int.js";
 
 const GATES = 3;
 
@@ -109,12 +110,12 @@ function linearBeforeResetCellInt(rec: IntRecurrence, d: number, h: IntArray): I
   const { sigmoid, tanh, hidden } = rec.params;
   const width = GATES * n;
   const acc = new Int32Array(batch * width);
-  const recur = intProduct(h, hidden.zp, rec.recurrenceWeights(d), acc, batch, width, n);
+  const recur = rec.recurrentProduct(d, { a: h, za: hidden.zp, r0: 0, n: width, out: acc, read: 0 });
   const term = rec.recurrentTerm(d);
   const blend = blender(rec);
   return {
     step(xw, rows) {
-      recur();
+      recur(rows);
       for (let b = 0; b < batch; b++) {
         const row = rows[b]!;
         if (row < 0) continue;
@@ -139,18 +140,17 @@ function linearBeforeResetCellInt(rec: IntRecurrence, d: number, h: IntArray): I
 function resetFirstCellInt(rec: IntRecurrence, d: number, h: IntArray): IntCell {
   const { batch, hidden: n } = rec;
   const { sigmoid, tanh, hidden } = rec.params;
-  const r = rec.recurrenceWeights(d);
   const zr = new Int32Array(batch * 2 * n);
   const z = new Int16Array(batch * n);
   const resetH = new Int32Array(batch * n);
   const hh = new Int32Array(batch * n);
-  const gates = intProduct(h, hidden.zp, r.subarray(0, 2 * n * n), zr, batch, 2 * n, n);
-  const candidate = intProduct(resetH, 0, r.subarray(2 * n * n), hh, batch, n, n);
+  const gates = rec.recurrentProduct(d, { a: h, za: hidden.zp, r0: 0, n: 2 * n, out: zr, read: 0 });
+  const candidate = rec.recurrentProduct(d, { a: resetH, za: 0, r0: 2 * n, n, out: hh, read: 1 });
   const term = rec.recurrentTerm(d);
   const blend = blender(rec);
   return {
     step(xw, rows) {
-      gates();
+      gates(rows);
       for (let b = 0; b < batch; b++) {
         const row = rows[b]!;
         if (row < 0) continue;
@@ -162,7 +162,7 @@ function resetFirstCellInt(rec: IntRecurrence, d: number, h: IntArray): IntCell 
           resetH[s + j] = mulRound(reset, h[s + j]! - hidden.zp, Q0_15.frac);
         }
       }
-      candidate();
+      candidate(rows);
       for (let b = 0; b < batch; b++) {
         const row = rows[b]!;
         if (row < 0) continue;
@@ -185,10 +185,13 @@ export const GRU: OpDef = {
     const cell = ctx.attrs.int("linear_before_reset", 0) !== 0 ? linearBeforeResetCell : resetFirstCell;
     return rec.run([h0], (d, [h]) => cell(rec, d, h!));
   },
-  runInt(inputs, ctx) {
-    const rec = new IntRecurrence(inputs, ctx, GRU_KIND);
-    const h0 = rec.initialHidden(inputs[5]);
-    const cell = ctx.attrs.int("linear_before_reset", 0) !== 0 ? linearBeforeResetCellInt : resetFirstCellInt;
-    return rec.run([h0], (d, [h]) => cell(rec, d, h!));
-  },
+  runInt: (inputs, ctx) => runGruInt(inputs, ctx),
 };
+
+/** The integer GRU, its accumulator products from `products` (the exact GEMMs by default). */
+export function runGruInt(inputs: readonly (Tensor | undefined)[], ctx: IntCtx, products?: ProductsFactory): Tensor[] {
+  const rec = new IntRecurrence(inputs, ctx, GRU_KIND, products);
+  const h0 = rec.initialHidden(inputs[5]);
+  const cell = ctx.attrs.int("linear_before_reset", 0) !== 0 ? linearBeforeResetCellInt : resetFirstCellInt;
+  return rec.run([h0], (d, [h]) => cell(rec, d, h!));
+}

@@ -8,11 +8,12 @@
  * Integer semantics (default activations, no clip, peepholes or input_forget): docs/numerics.md.
  */
 import { clamp as saturate } from "../numeric.js";
-import type { OpDef } from "../op.js";
+import type { IntCtx, OpDef } from "../op.js";
+import type { Tensor } from "../tensor.js";
 import { formatRange, lookupInterp, mulRound, Q0_15, Q3_12, shiftRound } from "../kernels/fixed-point.js";
 import type { IntArray } from "../kernels/gemm.js";
 import { clamp, inferRecurrent, product, Recurrence, type Cell } from "../kernels/recurrent.js";
-import { addPre, intProduct, IntRecurrence, LSTM_KIND, quantizedOutputTypes, type IntCell } from "../kernels/recurrent-int.js";
+import { addPre, IntRecurrence, LSTM_KIND, quantizedOutputTypes, type IntCell, type ProductsFactory } from "../kernels/recurrent-int.js";
 
 const GATES = 4;
 
@@ -70,7 +71,7 @@ function lstmCellInt(rec: IntRecurrence, d: number, h: IntArray, c: IntArray): I
   const toHidden = rec.toHidden;
   const width = GATES * n;
   const acc = new Int32Array(batch * width);
-  const recur = intProduct(h, hidden.zp, rec.recurrenceWeights(d), acc, batch, width, n);
+  const recur = rec.recurrentProduct(d, { a: h, za: hidden.zp, r0: 0, n: width, out: acc, read: 0 });
   const term = rec.recurrentTerm(d);
   const [cLo, cHi] = formatRange(cell);
   const [preLo, preHi] = formatRange(Q3_12);
@@ -81,7 +82,7 @@ function lstmCellInt(rec: IntRecurrence, d: number, h: IntArray, c: IntArray): I
   const toPre = cell.frac - Q3_12.frac;
   return {
     step(xw, rows) {
-      recur();
+      recur(rows);
       for (let b = 0; b < batch; b++) {
         const row = rows[b]!;
         if (row < 0) continue;
@@ -116,10 +117,13 @@ export const LSTM: OpDef = {
     const inputForget = ctx.attrs.int("input_forget", 0) !== 0;
     return rec.run([h0, c0], (d, [h, c]) => lstmCell(rec, d, h!, c!, peepholes, inputForget));
   },
-  runInt(inputs, ctx) {
-    const rec = new IntRecurrence(inputs, ctx, LSTM_KIND);
-    const h0 = rec.initialHidden(inputs[5]);
-    const c0 = rec.initialCell(inputs[6]);
-    return rec.run([h0, c0], (d, [h, c]) => lstmCellInt(rec, d, h!, c!));
-  },
+  runInt: (inputs, ctx) => runLstmInt(inputs, ctx),
 };
+
+/** The integer LSTM, its two accumulator products from `products` (the exact GEMMs by default). */
+export function runLstmInt(inputs: readonly (Tensor | undefined)[], ctx: IntCtx, products?: ProductsFactory): Tensor[] {
+  const rec = new IntRecurrence(inputs, ctx, LSTM_KIND, products);
+  const h0 = rec.initialHidden(inputs[5]);
+  const c0 = rec.initialCell(inputs[6]);
+  return rec.run([h0, c0], (d, [h, c]) => lstmCellInt(rec, d, h!, c!));
+}

@@ -2,6 +2,8 @@
 import type { OpDef } from "../op.js";
 import { Abs } from "./Abs.js";
 import { Add } from "./Add.js";
+import { AnalogGRU } from "./AnalogGRU.js";
+import { AnalogLSTM } from "./AnalogLSTM.js";
 import { AnalogMvm } from "./AnalogMvm.js";
 import { And } from "./And.js";
 import { ArgMax } from "./ArgMax.js";
@@ -100,6 +102,8 @@ import { Where } from "./Where.js";
 export const OPS: readonly OpDef[] = [
   Abs,
   Add,
+  AnalogGRU,
+  AnalogLSTM,
   AnalogMvm,
   And,
   ArgMax,

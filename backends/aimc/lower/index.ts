@@ -1,7 +1,8 @@
 /**
  * The AIMC compiler's back half: a quantized model with static shapes (docs/quantization.md) →
  * the AIMC-quantized graph, in which every MVM-shaped node that goes onto crossbars is one
- * `hwac::AnalogMvm` node (ir/ops/AnalogMvm.ts), plus its mapping.json and weights.bin
+ * `hwac::AnalogMvm` node (ir/ops/AnalogMvm.ts) and every recurrent one an `hwac::AnalogLSTM` or
+ * `hwac::AnalogGRU` (ir/ops/AnalogLSTM.ts, AnalogGRU.ts), plus its mapping.json and weights.bin
  * (backends/aimc/format.ts). Everything else stays as it is and runs on the chip's
  * digital periphery with the integer reference.
  *
@@ -12,7 +13,12 @@
  *   per output channel or per tensor (its scale is then repeated per output). Conv.ts, Gemm.ts
  *   and MatMul.ts read the node; `LowerGraph` holds the checks they share. Every other MVM-shaped
  *   node (grouped or depthwise Conv, activation × activation MatMul, float nodes, ConvTranspose,
- *   recurrent layers, …) stays digital and is listed in `digital` with the reason.
+ *   RNN, …) stays digital and is listed in `digital` with the reason.
+ * - Recurrent nodes: a quantized LSTM or GRU with integer semantics and constant W, R (LSTM.ts,
+ *   GRU.ts, recurrent.ts) becomes AnalogLSTM / AnalogGRU with the same inputs (W, R and B stay
+ *   initializers), outputs and attributes, plus w_row_blocks / w_input_range over the input size
+ *   (r from X's type), r_row_blocks / r_input_range over the hidden size (r from the hidden
+ *   state's type, Y's or Y_h's), weight_bits and the converters.
  * - The new node: inputs X, W (`<layer>.w`: conv layout [M, C, k…], else [N, K] — Gemm's B
  *   transposed unless transB, MatMul's B transposed), B (`<layer>.b`, int32 [N]) when the node
  *   had a bias; output and its type unchanged. W's type is the quantizer's form, per-channel
@@ -26,9 +32,12 @@
  *   attributes are float32; weight_bits = 4 for int4 weights, else 8 (the quantizer stores
  *   5–8-bit weights in int8, so 8 is the width that always holds them); dac_bits, dac_bound,
  *   adc_bits, adc_bound from the chip config.
- * - Layers: one per AnalogMvm node in graph order, named after the node. A node without a name,
- *   or whose name another node also carries, is renamed `AnalogMvm_<node index>` (`_2`, `_3`, …
- *   appended while that is taken). Column splitting and packing are mapLayers'.
+ * - Layers: in graph order, one per AnalogMvm node, named after the node, and per recurrent node
+ *   one per direction d and matrix, `<node>.W<d>` then `<node>.R<d>` (rows = input or hidden
+ *   size, cols = gates·hidden, s_w per gate row, no bias). A node without a name, or whose name
+ *   another node also carries, or whose layer names are node names, is renamed `<op>_<node
+ *   index>` (`_2`, `_3`, … appended while that is taken). Column splitting and packing are
+ *   mapLayers'.
  * Everything iterates the graph in order over Maps kept in insertion order, so the same model
  * and config give byte-identical files.
  */
@@ -42,7 +51,10 @@ import { assemble, type LayerWeights, type MappingFile, type WeightsImage } from
 import { mapLayers, splitSizes } from "../mapping.js";
 import { extractConv } from "./Conv.js";
 import { extractGemm } from "./Gemm.js";
+import { extractGRU } from "./GRU.js";
+import { extractLSTM } from "./LSTM.js";
 import { extractMatMul } from "./MatMul.js";
+import type { RecurrentParts } from "./recurrent.js";
 
 /** What an op file reads from a node that goes onto crossbars. */
 export interface MvmParts {
@@ -67,11 +79,16 @@ export type Extractor = (node: Node, g: LowerGraph, x: MvmInput) => MvmParts | s
 
 const EXTRACTORS: ReadonlyMap<string, Extractor> = new Map([["Conv", extractConv], ["Gemm", extractGemm], ["MatMul", extractMatMul]]);
 
+/** Reads a recurrent node: its crossbar form, or why it stays digital. */
+export type RecurrentExtractor = (node: Node, g: LowerGraph, x: MvmInput) => RecurrentParts | string;
+
+const RECURRENT: ReadonlyMap<string, RecurrentExtractor> = new Map([["LSTM", extractLSTM], ["GRU", extractGRU]]);
+
 /** MVM-shaped ops without a crossbar form: listed in `digital` whenever they occur. */
 const NO_FORM: ReadonlyMap<string, string> = new Map([
   ...["ConvTranspose", "ConvInteger", "MatMulInteger", "QLinearConv", "QLinearMatMul", "Einsum"].map((op) => [op, `${op} has no AnalogMvm form`] as const),
   ["Attention", "Attention multiplies activations by activations"],
-  ...["LSTM", "GRU", "RNN"].map((op) => [op, "a recurrent layer has no AnalogMvm form"] as const),
+  ["RNN", "RNN has no analog form (LSTM and GRU have)"],
 ]);
 
 /** X's code types: those the DAC reads (the contract's). */
@@ -159,12 +176,24 @@ class Names {
   constructor(names: Iterable<string>) {
     this.used = new Set(names);
   }
+  has(name: string): boolean {
+    return this.used.has(name);
+  }
+  add(name: string): void {
+    this.used.add(name);
+  }
   take(base: string): string {
     let name = base;
     for (let k = 2; this.used.has(name); k++) name = `${base}_${k}`;
     this.used.add(name);
     return name;
   }
+}
+
+/** r = s·max(|q_min − z|, |q_max − z|): the DAC's full scale covers every code of the type, in float32 as ONNX attributes hold it. */
+function fullRange(dtype: TensorType["dtype"], scale: number, zp: number): number {
+  const [lo, hi] = intRange(dtype);
+  return Math.fround(scale * Math.max(Math.abs(lo - zp), Math.abs(hi - zp)));
 }
 
 /** One layer on its way to the files. */
@@ -200,31 +229,34 @@ export function lowerForAimc(q: Model, opts: { config: AimcConfig }): AimcLoweri
   const digital: AimcLowering["digital"] = [];
   const layers: Layer[] = [];
 
-  const nodes = g.nodes.map((node, index): Node => {
-    const extract = node.domain === "" ? EXTRACTORS.get(node.op) : undefined;
-    const why = (reason: string): Node => {
-      digital.push({ node: node.name, op: node.op, reason });
-      return node;
-    };
-    const noForm = node.domain === "" ? NO_FORM.get(node.op) : undefined;
-    if (!extract) return noForm ? why(noForm) : node;
-    const x = mvmInput(node, lg);
-    if (typeof x === "string") return why(x);
-    const parts = extract(node, lg, x);
-    if (typeof parts === "string") return why(parts);
-    const yReason = outputReason(node, lg);
-    if (yReason) return why(yReason);
+  const converters = (bits: number): Record<string, Attr> => ({
+    weight_bits: { kind: "int", value: bits },
+    dac_bits: { kind: "int", value: config.dac.bits },
+    dac_bound: { kind: "float", value: config.dac.bound },
+    adc_bits: { kind: "int", value: config.adc.bits },
+    adc_bound: { kind: "float", value: config.adc.bound },
+  });
 
-    const name = node.name !== "" && nameCount.get(node.name) === 1 ? node.name : nodeNames.take(`AnalogMvm_${index}`);
+  /**
+   * The new node's name: its own when non-empty, unique and no node is named as one of its layers
+   * (`name + suffix`), else `<op>_<index>`. Its layer names are reserved from then on.
+   */
+  const nameFor = (node: Node, index: number, op: string, suffixes: readonly string[]): string => {
+    const free = (base: string) => suffixes.every((s) => s === "" || !nodeNames.has(base + s));
+    let name = node.name !== "" && nameCount.get(node.name) === 1 && free(node.name) ? node.name : nodeNames.take(`${op}_${index}`);
+    while (!free(name)) name = nodeNames.take(`${op}_${index}`);
+    for (const s of suffixes) nodeNames.add(name + s);
+    return name;
+  };
+
+  const lowerMvm = (node: Node, index: number, x: MvmInput, parts: MvmParts): Node => {
+    const name = nameFor(node, index, "AnalogMvm", [""]);
     const { w, scale, bias } = parts;
     const n = w.shape[0]!;
     const k = w.data.length / n;
     const xq = x.type.quant!;
-    const [lo, hi] = intRange(x.type.dtype);
-    const z = xq.zeroPoint[0]!;
-    const r = Math.fround(xq.scale[0]! * Math.max(Math.abs(lo - z), Math.abs(hi - z)));
     const rowBlocks = splitSizes(k, config.tile.rows);
-    const inputRange = rowBlocks.map(() => r);
+    const inputRange = rowBlocks.map(() => fullRange(x.type.dtype, xq.scale[0]!, xq.zeroPoint[0]!));
     const bits = weightBits(w.dtype);
 
     const wName = valueNames.take(`${name}.w`);
@@ -254,13 +286,66 @@ export function lowerForAimc(q: Model, opts: { config: AimcConfig }): AimcLoweri
         ...parts.attrs,
         row_blocks: { kind: "ints", value: rowBlocks },
         input_range: { kind: "floats", value: inputRange },
-        weight_bits: { kind: "int", value: bits },
-        dac_bits: { kind: "int", value: config.dac.bits },
-        dac_bound: { kind: "float", value: config.dac.bound },
-        adc_bits: { kind: "int", value: config.adc.bits },
-        adc_bound: { kind: "float", value: config.adc.bound },
+        ...converters(bits),
       },
     };
+  };
+
+  const lowerRecurrent = (node: Node, index: number, x: MvmInput, parts: RecurrentParts): Node => {
+    const { dirs, rows, w, r, hidden } = parts;
+    const kinds = [["W", w], ["R", r]] as const;
+    const name = nameFor(node, index, parts.op, Array.from({ length: dirs }, (_, d) => kinds.map(([kind]) => `.${kind}${d}`)).flat());
+    const bits = weightBits(w.codes.dtype);
+    const xq = x.type.quant!;
+    const wBlocks = splitSizes(w.k, config.tile.rows);
+    const rBlocks = splitSizes(r.k, config.tile.rows);
+    const ranges = {
+      W: wBlocks.map(() => fullRange(x.type.dtype, xq.scale[0]!, xq.zeroPoint[0]!)),
+      R: rBlocks.map(() => fullRange(hidden.dtype, hidden.scale, hidden.zp)),
+    };
+    for (let d = 0; d < dirs; d++) {
+      for (const [kind, m] of kinds) {
+        const size = rows * m.k;
+        const codes = (m.codes.data as Int8Array).subarray(d * size, (d + 1) * size);
+        layers.push({ name: `${name}.${kind}${d}`, rows: m.k, cols: rows, scale: m.scale, inputRange: ranges[kind], weightBits: bits, weights: { codes } });
+      }
+    }
+    return {
+      op: parts.op,
+      domain: "hwac",
+      name,
+      inputs: node.inputs,
+      outputs: node.outputs,
+      attrs: {
+        ...node.attrs,
+        w_row_blocks: { kind: "ints", value: wBlocks },
+        w_input_range: { kind: "floats", value: ranges.W },
+        r_row_blocks: { kind: "ints", value: rBlocks },
+        r_input_range: { kind: "floats", value: ranges.R },
+        ...converters(bits),
+      },
+    };
+  };
+
+  const nodes = g.nodes.map((node, index): Node => {
+    const why = (reason: string): Node => {
+      digital.push({ node: node.name, op: node.op, reason });
+      return node;
+    };
+    const extract = node.domain === "" ? EXTRACTORS.get(node.op) : undefined;
+    const recurrent = node.domain === "" ? RECURRENT.get(node.op) : undefined;
+    const noForm = node.domain === "" ? NO_FORM.get(node.op) : undefined;
+    if (!extract && !recurrent) return noForm ? why(noForm) : node;
+    const x = mvmInput(node, lg);
+    if (typeof x === "string") return why(x);
+    if (recurrent) {
+      const parts = recurrent(node, lg, x);
+      return typeof parts === "string" ? why(parts) : lowerRecurrent(node, index, x, parts);
+    }
+    const parts = extract!(node, lg, x);
+    if (typeof parts === "string") return why(parts);
+    const yReason = outputReason(node, lg);
+    return yReason ? why(yReason) : lowerMvm(node, index, x, parts);
   });
 
   // The replaced weights and biases go unless another node (or a graph output) still reads them.
