@@ -33,6 +33,8 @@ export interface CompileOptions extends Omit<QuantizeOptions, "static"> {
   aimcConfig?: AimcConfig;
   /** Sets to measure the program on (default: the calibration sets), with labels per set for task accuracy. */
   evaluation?: { sets: readonly ReadonlyMap<string, Tensor>[]; labels?: readonly (readonly number[])[] };
+  /** The source model's input names in file order (default: the quantized model's float inputs). */
+  sourceInputs?: readonly string[];
   /** Called with each stage's name as it starts (progress display). */
   onStage?: (stage: string) => void;
 }
@@ -75,6 +77,11 @@ export function programShapes(
   const shapes = new Map<string, number[]>();
   const inputs: Record<string, number> = {};
   const symbols = new Set<string>();
+  for (const name of given.keys()) {
+    if (!model.graph.inputs.some((i) => i.name === name)) {
+      throw new HwacError("HW6010", `--input-shape names '${name}', but the model's inputs are ${model.graph.inputs.map((i) => `'${i.name}'`).join(", ")}`, { file: model.source });
+    }
+  }
   for (const { name, type } of model.graph.inputs) {
     const declared = type.shape;
     const batch = declared ? declared.findIndex((d) => typeof d === "string") : -1;
@@ -117,6 +124,17 @@ export function programShapes(
   return { shapes, batching: { inputs, outputs } };
 }
 
+/** Whether a set can run on the program (item by item). */
+function fitsProgram(program: Model, batching: Batching, set: ReadonlyMap<string, Tensor>): boolean {
+  try {
+    splitItems(program, batching, set);
+    return true;
+  } catch (e) {
+    if (e instanceof HwacError && e.code === "HW3012") return false;
+    throw e;
+  }
+}
+
 /** Each set cut into the program's items, with the labels cut the same way. */
 export function itemize(
   program: Model,
@@ -140,7 +158,8 @@ export function itemize(
 
 export function compile(model: Model, calibrationSets: readonly ReadonlyMap<string, Tensor>[], opts: CompileOptions): Compiled {
   opts.onStage?.("quantize");
-  return compileQuantized(quantize(model, calibrationSets, { ...opts, static: false }), calibrationSets, opts);
+  const sourceInputs = opts.sourceInputs ?? model.graph.inputs.map((i) => i.name);
+  return compileQuantized(quantize(model, calibrationSets, { ...opts, static: false }), calibrationSets, { ...opts, sourceInputs });
 }
 
 /** Compiles a model quantized before (by `quantize`, or imported from QDQ) for the target. */
@@ -152,14 +171,20 @@ export function compileQuantized(q: Quantized, calibrationSets: readonly Readonl
   stage(`lower for ${opts.target}`);
   const target = opts.target === "nna" ? compileNna(program, opts.nnaConfig) : compileAimc(program, opts.aimcConfig);
   stage("measure");
-  const evalSets = opts.evaluation?.sets ?? calibrationSets;
-  const items = itemize(target.model, batching, evalSets, opts.evaluation?.labels);
+  const given = opts.evaluation?.sets ?? calibrationSets;
+  const fits = given.map((s) => fitsProgram(target.model, batching, s));
+  if (!fits.some((f) => f)) throw new HwacError("HW3012", `no evaluation set fits the program's input shapes (${[...shapes].map(([n, s]) => `${n}: ${shapeStr(s)}`).join(", ")})`);
+  const skipped = fits.flatMap((f, k) => (f ? [] : [k]));
+  const evalSets = given.filter((_, k) => fits[k]);
+  const evalLabels = opts.evaluation?.labels?.filter((_, k) => fits[k]);
+  const items = itemize(target.model, batching, evalSets, evalLabels);
   const comparison = compareModels(q.float, target.model, q.quantizedValues, items.sets, items.labels, q.fusedClamps);
   const notices = [...q.notices, ...target.notices];
+  if (skipped.length) notices.push(`evaluation set(s) ${skipped.join(", ")} do not fit the program's input shapes and were left out of the report`);
   const shapeNotes = [...shapes].map(([n, s]) => `${n}: ${shapeStr(s)}`);
   const report = buildCompileReport(opts.target, q, target, comparison, shapeNotes, notices);
   const files = new Map<string, Uint8Array | string>([
-    [MANIFEST, manifestText({ target: opts.target, inputs: shapes, batching })],
+    [MANIFEST, manifestText({ target: opts.target, inputs: shapes, sourceInputs: opts.sourceInputs ?? q.float.graph.inputs.map((i) => i.name), batching })],
     ["model.hir", printModel(target.model)],
     ["float.onnx", encodeModel(q.float)],
     ["report.json", JSON.stringify(report, null, 1) + "\n"],

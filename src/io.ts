@@ -20,16 +20,19 @@ function numberedFiles(dir: string, prefix: string): string[] {
  * test layout), so tensor names inside the files are not needed.
  */
 export function readInputs(dir: string, model: Model): Map<string, Tensor> {
+  return readInputFiles(dir, model.graph.inputs.map((i) => i.name));
+}
+
+/** Reads `input_N.pb` of `dir` as the inputs `names` (file N feeds names[N]). */
+export function readInputFiles(dir: string, names: readonly string[]): Map<string, Tensor> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new HwacError("HW6003", `input folder '${dir}' does not exist`, { file: dir });
   }
   const files = numberedFiles(dir, "input");
-  const inputs = model.graph.inputs;
-  if (files.length !== inputs.length) {
-    const names = inputs.map((i) => i.name).join(", ");
+  if (files.length !== names.length) {
     throw new HwacError(
       "HW6004",
-      `expected ${inputs.length} input file(s) input_0.pb … for the model's inputs (${names}), found ${files.length}`,
+      `expected ${names.length} input file(s) input_0.pb … for the model's inputs (${names.join(", ")}), found ${files.length}`,
       { file: dir },
     );
   }
@@ -37,7 +40,7 @@ export function readInputs(dir: string, model: Model): Map<string, Tensor> {
   files.forEach((f, i) => {
     const n = Number(/input_(\d+)\.pb$/.exec(f)![1]);
     if (n !== i) throw new HwacError("HW6004", `input files must be numbered input_0.pb … without gaps; missing input_${i}.pb`, { file: dir });
-    feeds.set(inputs[i]!.name, readTensorFile(f).tensor);
+    feeds.set(names[i]!, readTensorFile(f).tensor);
   });
   return feeds;
 }

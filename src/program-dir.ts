@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { z } from "zod";
 import { HwacError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
+import type { Tensor } from "../ir/tensor.js";
+import { readInputFiles } from "./io.js";
 import { parseModel } from "../ir/text/index.js";
 import type { Batching } from "./batch.js";
 import { VERSION } from "./version.js";
@@ -24,6 +26,8 @@ const manifestSchema = z.strictObject({
   hwac: z.string(),
   target: z.enum(TARGETS),
   inputs: z.record(z.string(), z.array(z.number().int().min(0))),
+  /** The source model's inputs in file order (input_N.pb); those frozen at compile time are read and left out. */
+  sourceInputs: z.array(z.string()),
   /** The batch axis of each input and output that has one (src/batch.ts). */
   batch: z.strictObject({
     inputs: z.record(z.string(), z.number().int().min(0)),
@@ -32,10 +36,11 @@ const manifestSchema = z.strictObject({
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
-export function manifestText(m: { target: Target; inputs: ReadonlyMap<string, readonly number[]>; batching: Batching }): string {
+export function manifestText(m: { target: Target; inputs: ReadonlyMap<string, readonly number[]>; sourceInputs: readonly string[]; batching: Batching }): string {
   const doc: Manifest = {
     format: FORMAT, version: 1, hwac: VERSION, target: m.target,
     inputs: Object.fromEntries(m.inputs) as Record<string, number[]>,
+    sourceInputs: [...m.sourceInputs],
     batch: { inputs: { ...m.batching.inputs }, outputs: { ...m.batching.outputs } },
   };
   return JSON.stringify(doc, null, 1) + "\n";
@@ -63,6 +68,17 @@ export function readManifest(dir: string): Manifest {
     throw new HwacError("HW6021", `${MANIFEST} ${issue.path.join(".") || "(top level)"}: ${issue.message}`, { file: path });
   }
   return r.data;
+}
+
+/**
+ * The program's inputs from a folder of `input_N.pb` in the source model's order: file N feeds
+ * the source model's input N, and inputs frozen at compile time (a sample rate) are left out.
+ */
+export function readProgramInputs(dir: string, inputsDir: string, program: Model): Map<string, Tensor> {
+  const wanted = new Set(program.graph.inputs.map((i) => i.name));
+  const feeds = readInputFiles(inputsDir, readManifest(dir).sourceInputs);
+  for (const name of [...feeds.keys()]) if (!wanted.has(name)) feeds.delete(name);
+  return feeds;
 }
 
 /** The quantized graph the program implements (`model.hir`). */

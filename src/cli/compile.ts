@@ -7,8 +7,8 @@ import { loadConfig as loadAimcConfig, parseNoiseList, profileConfig, withNoise,
 import { loadConfig as loadNnaConfig } from "../../backends/nna/config.js";
 import { compileQuantized } from "../compile.js";
 import { writeDirAtomic, writeFileAtomic } from "../fsutil.js";
-import { outputFiles, readInputs } from "../io.js";
-import { readManifest, TARGETS, type Target } from "../program-dir.js";
+import { outputFiles } from "../io.js";
+import { readManifest, readProgramInputs, TARGETS, type Target } from "../program-dir.js";
 import { renderReport } from "../report-html/index.js";
 import { formatSweep, sweep } from "../sweep.js";
 import { readAimcFolder, simulateAimcFolder, verifyAimc } from "../targets/aimc.js";
@@ -86,6 +86,7 @@ export function registerCompile(program: Command, out: (s: string) => void): voi
       const compiled = compileQuantized(q, data.sets, {
         target: t,
         inputShapes: inputShapesFrom(o),
+        sourceInputs: model.graph.inputs.map((i) => i.name),
         ...(o.nnaConfig ? { nnaConfig: loadNnaConfig(o.nnaConfig) } : {}),
         aimcConfig: o.aimcConfig ? loadAimcConfig(o.aimcConfig) : profileConfig("standard"),
         evaluation,
@@ -112,7 +113,7 @@ export function registerCompile(program: Command, out: (s: string) => void): voi
       const m = readManifest(dir);
       if (m.target === "nna") {
         const f = readNnaFolder(dir);
-        const feeds = readInputs(o.inputs, f.model);
+        const feeds = readProgramInputs(dir, o.inputs, f.model);
         const r = simulateNna(f, feeds, { raw: o.raw === true });
         writeDirAtomic(o.out, outputFiles(f.model, r.outputs));
         const stats = { target: "nna", items: r.items, cycles: r.cycles };
@@ -121,7 +122,7 @@ export function registerCompile(program: Command, out: (s: string) => void): voi
       }
       const f = readAimcFolder(dir);
       const config = runConfig(f.config, o);
-      const feeds = readInputs(o.inputs, f.program.model);
+      const feeds = readProgramInputs(dir, o.inputs, f.program.model);
       const seed = nonNegative("--seed", o.seed, true);
       const outputs = simulateAimcFolder(f, feeds, { config, seed, raw: o.raw === true, ...(o.t === undefined ? {} : { t: nonNegative("--t", o.t, false) }) });
       writeDirAtomic(o.out, outputFiles(f.program.model, outputs));
@@ -152,10 +153,10 @@ export function registerCompile(program: Command, out: (s: string) => void): voi
       let r: { items: number; elements: number; difference?: Difference };
       if (m.target === "nna") {
         const f = readNnaFolder(dir);
-        r = verifyNna(f, readInputs(o.inputs, f.model));
+        r = verifyNna(f, readProgramInputs(dir, o.inputs, f.model));
       } else {
         const f = readAimcFolder(dir);
-        r = verifyAimc(f, readInputs(o.inputs, f.program.model));
+        r = verifyAimc(f, readProgramInputs(dir, o.inputs, f.program.model));
       }
       if (o.json) out(JSON.stringify({ target: m.target, identical: !r.difference, ...r }) + "\n");
       if (r.difference) {
@@ -184,7 +185,7 @@ export function registerCompile(program: Command, out: (s: string) => void): voi
       const times = (o.t ?? o.times).split(",").map((s) => nonNegative("--times", s.trim(), false));
       const seeds = nonNegative("--seeds", o.seeds, true);
       if (seeds < 1) bad("--seeds", o.seeds, "at least 1");
-      const feeds: ReadonlyMap<string, Tensor> = readInputs(o.inputs, f.program.model);
+      const feeds: ReadonlyMap<string, Tensor> = readProgramInputs(dir, o.inputs, f.program.model);
       const labels = o.labels ? readLabels(o.labels) : undefined;
       const bar = progress("sweep", o.quiet === true || o.json === true);
       const points = await sweep(dir, feeds, {

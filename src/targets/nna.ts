@@ -17,7 +17,7 @@ import { simulate } from "../../backends/nna/sim/index.js";
 import { runItems, splitItems, type Batching } from "../batch.js";
 import type { TargetProgram } from "../compile.js";
 import { programFile, readManifest, readProgramModel } from "../program-dir.js";
-import { dequantizeOutputs, outputCodesValue, quantizeInputs } from "./host.js";
+import { boundaryOf, hostAfter, hostBefore } from "./host.js";
 import { firstDifference, type Difference } from "./verify.js";
 
 const bitsOf: Record<string, number> = { int4: 4, uint4: 4, int8: 8, uint8: 8, int16: 16, int32: 32 };
@@ -116,16 +116,20 @@ export interface NnaRun {
   items: number;
 }
 
-/** Runs the program on `feeds` (item by item when they hold several of its batches). */
+/** Runs the program on `feeds` (item by item when they hold several of its batches), with the host's parts around it. */
 export function simulateNna(f: NnaFolder, feeds: ReadonlyMap<string, Tensor>, opts: { raw?: boolean } = {}): NnaRun {
   let cycles = 0;
   let items = 0;
-  const outputs = runItems(f.model, f.batching, feeds, (item) => {
-    const codes = quantizeInputs(f.model, item);
-    const sim = simulate(f.program, { config: f.config, inputs: Object.fromEntries(codes) });
+  const programOutputs = f.program.tensors.filter((t) => t.kind === "output").map((t) => t.name);
+  const outputs = runItems(f.model, f.batching, feeds, (item, k) => {
+    if (opts.raw && k > 0 && !programOutputs.every((n) => f.model.graph.outputs.some((o) => o.name === n))) {
+      throw new HwacError("HW3012", `the program's outputs (${programOutputs.map((n) => `'${n}'`).join(", ")}) are not the graph's outputs (the host computes those after them), so their codes cannot be joined over several items; give inputs of the compiled shape`);
+    }
+    const host = hostBefore(f.model, item);
+    const sim = simulate(f.program, { config: f.config, inputs: Object.fromEntries(host.codes) });
     cycles += sim.stats.cycles;
     items++;
-    return opts.raw ? sim.outputs : dequantizeOutputs(f.model, sim.outputs);
+    return opts.raw ? sim.outputs : hostAfter(f.model, sim.outputs, host);
   });
   return { outputs, cycles, items };
 }
@@ -137,21 +141,26 @@ export interface VerifyResult {
   difference?: Difference;
 }
 
-/** Simulator against the integer reference on every item: the first output element that differs, if any. */
+/**
+ * Simulator against the integer reference on every item: the program's inputs are the host's
+ * codes, and each program output must equal the reference's codes of the same value; the first
+ * element that differs, if any.
+ */
 export function verifyNna(f: NnaFolder, feeds: ReadonlyMap<string, Tensor>): VerifyResult {
   const items = splitItems(f.model, f.batching, feeds);
+  const crossings = boundaryOf(f.model).outputs;
   let elements = 0;
   for (let k = 0; k < items.length; k++) {
     const ref = runQuantized(f.model, items[k]!, { keepAll: true });
-    const sim = simulate(f.program, { config: f.config, inputs: Object.fromEntries(quantizeInputs(f.model, items[k]!)) });
-    for (const o of f.model.graph.outputs) {
-      const value = outputCodesValue(f.model, o.name);
+    const sim = simulate(f.program, { config: f.config, inputs: Object.fromEntries(hostBefore(f.model, items[k]!).codes) });
+    for (const t of f.program.tensors.filter((t) => t.kind === "output")) {
+      const value = crossings.find((c) => c.name === t.name)?.codes;
       const want = value ? ref.get(value) : undefined;
-      const got = sim.outputs.get(o.name);
-      if (!want || !got) throw new HwacError("HW5041", `output '${o.name}' is not computed by the program`);
+      const got = sim.outputs.get(t.name);
+      if (!want || !got) throw new HwacError("HW5041", `output '${t.name}' is not computed by the program`);
       elements += want.data.length;
       const d = firstDifference(got, want);
-      if (d !== undefined) return { items: k + 1, elements, difference: { item: k, output: o.name, value: value!, ...d } };
+      if (d !== undefined) return { items: k + 1, elements, difference: { item: k, output: t.name, value: value!, ...d } };
     }
   }
   return { items: items.length, elements };
