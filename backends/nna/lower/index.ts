@@ -1,17 +1,19 @@
 /**
  * Lowering of a quantized model (docs/quantization.md) to an NNA program (docs/nna-isa.md).
  *
- * The graph boundary runs on the host: each graph input's QuantizeLinear and each graph output's
- * DequantizeLinear stay outside the program, whose I/O tensors are the int8 codes between them.
- * A program tensor takes the float value's name (`x`, `logits`) and the codes' scale and zero
- * point, so it stands for exactly that value. Every other node, in graph order, goes to the
- * lowering registered under its op name in `LOWERINGS`; an op without one is HW5040.
+ * The host runs the model's float ends (boundary.ts): the float pre-processing up to the
+ * QuantizeLinear nodes that make the program's input codes, and the DequantizeLinear nodes of
+ * its output codes with the float post-processing after them. A program tensor takes the float
+ * value's name (`x`, `logits`) and the codes' scale and zero point, so it stands for exactly that
+ * value. Every other node, in graph order, goes to the lowering registered under its op name in
+ * `LOWERINGS`; an op without one is HW5040.
  */
 import { HwacError } from "../../../ir/errors.js";
 import type { Model, Node } from "../../../ir/graph.js";
 import { perTensor } from "../../../ir/quant-params.js";
 import { configHash, DEFAULT_CONFIG, type NnaConfig } from "../config.js";
 import type { IoDType, IoTensor, Program } from "../program.js";
+import { hostBoundary } from "./boundary.js";
 import { featureMap, LowerCtx, nhwcLanes } from "./context.js";
 import { DIRECT_CHANNELS, lowerConv } from "./Conv.js";
 import { lowerMaxPool } from "./MaxPool.js";
@@ -40,6 +42,16 @@ import { lowerSoftplus } from "./Softplus.js";
 import { lowerSqrt } from "./Sqrt.js";
 import { lowerSwish } from "./Swish.js";
 import { lowerTanh } from "./Tanh.js";
+import { lowerLSTM } from "./LSTM.js";
+import { lowerDiv } from "./Div.js";
+import { lowerReduceMax } from "./ReduceMax.js";
+import { lowerReduceMean } from "./ReduceMean.js";
+import { lowerMatMul } from "./MatMul.js";
+import { lowerSoftmax } from "./Softmax.js";
+import { lowerGather } from "./Gather.js";
+import { lowerConcat } from "./Concat.js";
+import { lowerSlice } from "./Slice.js";
+import { lowerPad } from "./Pad.js";
 import { lowerGemm } from "./Gemm.js";
 import { lowerRelu } from "./Relu.js";
 
@@ -54,27 +66,37 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Add: lowerAdd,
   AveragePool: lowerAveragePool,
   Clip: lowerClip,
+  Concat: lowerConcat,
   Conv: lowerConv,
+  Div: lowerDiv,
   Elu: lowerElu,
   Erf: lowerErf,
   Exp: lowerExp,
   Flatten: lowerReshape,
+  Gather: lowerGather,
   Gelu: lowerGelu,
   Gemm: lowerGemm,
   GlobalAveragePool: lowerGlobalAveragePool,
   HardSigmoid: lowerHardSigmoid,
   HardSwish: lowerHardSwish,
+  LSTM: lowerLSTM,
   LeakyRelu: lowerLeakyRelu,
   Log: lowerLog,
+  MatMul: lowerMatMul,
   Max: lowerMax,
   MaxPool: lowerMaxPool,
   Min: lowerMin,
   Mish: lowerMish,
   Mul: lowerMul,
   Neg: lowerNeg,
+  Pad: lowerPad,
+  ReduceMax: lowerReduceMax,
+  ReduceMean: lowerReduceMean,
   Relu: lowerRelu,
   Reshape: lowerReshape,
   Sigmoid: lowerSigmoid,
+  Slice: lowerSlice,
+  Softmax: lowerSoftmax,
   Softplus: lowerSoftplus,
   Sqrt: lowerSqrt,
   Squeeze: lowerReshape,
@@ -136,24 +158,19 @@ function ioTensor(ctx: LowerCtx, node: Node, codes: string, name: string, kind: 
   return { ...io, addr: denseCopy(ctx, node, codes).addr };
 }
 
-/** Whether `node` is host work at the graph boundary: a graph input's quantization or a graph output's dequantization. */
-function boundary(model: Model, node: Node): "input" | "output" | undefined {
-  const g = model.graph;
-  if (node.op === "QuantizeLinear" && g.inputs.some((i) => i.name === node.inputs[0])) return "input";
-  if (node.op === "DequantizeLinear" && g.outputs.some((o) => o.name === node.outputs[0])) return "output";
-  return undefined;
-}
-
 export function lowerModel(q: Model, opts: LowerOptions = {}): Program {
   const config = opts.config ?? DEFAULT_CONFIG;
   const ctx = new LowerCtx(q.graph, config, opts.dims ?? {});
+  const host = hostBoundary(q.graph);
+  const onHost = new Set([...host.before, ...host.after]);
+  const crossings = new Map([...host.inputs, ...host.outputs].map((c) => [c.node, c]));
   const inputs: IoTensor[] = [];
   const outputs: IoTensor[] = [];
   for (const node of q.graph.nodes) {
-    const side = boundary(q, node);
-    if (side === "input") inputs.push(ioTensor(ctx, node, node.outputs[0]!, node.inputs[0]!, "input"));
-    else if (side === "output") outputs.push(ioTensor(ctx, node, node.inputs[0]!, node.outputs[0]!, "output"));
-    else {
+    const c = crossings.get(node);
+    if (c && node.op === "QuantizeLinear") inputs.push(ioTensor(ctx, node, c.codes, c.name, "input"));
+    else if (c) outputs.push(ioTensor(ctx, node, c.codes, c.name, "output"));
+    else if (!onHost.has(node)) {
       const lower = LOWERINGS[node.op];
       if (!lower) throw new HwacError("HW5040", `the NNA has no lowering for ${node.op} yet`, { node: node.name, op: node.op });
       lower(node, ctx);
