@@ -99,7 +99,7 @@ describe("hwac golden", () => {
 
   it("passes on hwac's own recorded fixtures", async () => {
     const r = await hwac("golden", "check", join(FIXTURES, "golden"));
-    expect([r.code, r.out]).toEqual([0, "ok    digits-cnn (nna)\nok    digits-cnn (aimc)\nok    digits-mlp (nna)\n"]);
+    expect([r.code, r.out]).toEqual([0, "ok    digits-cnn (nna)\nok    digits-cnn (aimc)\nok    digits-mlp (nna)\nok    kws-lstm (nna)\nok    kws-lstm (aimc)\n"]);
   });
 
   it("fails with the first changed layer named when a rounding option changes, and --update accepts it", async () => {

@@ -8,5 +8,5 @@ import { it } from "vitest";
 import { expectGolden } from "hwac/testing";
 
 it("the compiled digits classifier keeps its outputs", () => {
-  expectGolden(new URL("../../fixtures/golden", import.meta.url).pathname);
+  expectGolden(new URL("../../fixtures/golden/digits-cnn", import.meta.url).pathname);
 });
