@@ -193,7 +193,8 @@ export function compileQuantized(q: Quantized, calibrationSets: readonly Readonl
   return { target: opts.target, batching, quantized: q, program: target, comparison, report, files, notices };
 }
 
-const round2 = (x: number): number | string => (Number.isFinite(x) ? Math.round(x * 100) / 100 : x > 0 ? "inf" : "-inf");
+/** dB to two decimals; ±inf as strings; NaN (a value folded into a constant, never compared) as null. */
+const round2 = (x: number): number | string | null => (Number.isNaN(x) ? null : Number.isFinite(x) ? Math.round(x * 100) / 100 : x > 0 ? "inf" : "-inf");
 
 function buildCompileReport(
   target: Target,

@@ -123,7 +123,8 @@ export function buildReport(
 ): Record<string, unknown> {
   const sqnrOf = new Map(cmp.layers.map((l) => [l.value, l.sqnrDb]));
   const outputOf = new Map(q.float.graph.nodes.map((n) => [n.name, n.outputs[0] ?? ""]));
-  const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : x > 0 ? "inf" : "-inf");
+  // NaN: a value the comparison never saw (folded into a constant); null in the report.
+  const round = (x: number) => (Number.isNaN(x) ? null : Number.isFinite(x) ? Math.round(x * 100) / 100 : x > 0 ? "inf" : "-inf");
   return {
     hwac: VERSION,
     model: file,
@@ -144,11 +145,11 @@ export function buildReport(
 }
 
 export function formatReport(r: Record<string, unknown>): string {
-  const layers = r["layers"] as { node: string; op: string; weightBits: number | null; actBits: number; sqnrDb: number | string; clipped: number | null }[];
+  const layers = r["layers"] as { node: string; op: string; weightBits: number | null; actBits: number; sqnrDb: number | string | null; clipped: number | null }[];
   const w = Math.max(5, ...layers.map((l) => l.node.length));
   const lines = [`${"layer".padEnd(w)}  ${"op".padEnd(12)}  w  a   SQNR dB  clipped`];
   for (const l of layers) {
-    const sq = typeof l.sqnrDb === "number" ? l.sqnrDb.toFixed(1) : String(l.sqnrDb);
+    const sq = typeof l.sqnrDb === "number" ? l.sqnrDb.toFixed(1) : l.sqnrDb === null ? "—" : l.sqnrDb;
     const clip = l.clipped === null ? "" : `${(l.clipped * 100).toFixed(2)}%`;
     lines.push(`${l.node.padEnd(w)}  ${l.op.padEnd(12)}  ${String(l.weightBits ?? "-").padStart(1)} ${String(l.actBits).padStart(2)}  ${sq.padStart(8)}  ${clip.padStart(7)}`);
   }

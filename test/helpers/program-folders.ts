@@ -15,19 +15,14 @@ import { FIXTURES } from "./fixtures.js";
 
 export interface FolderOptions {
   aimcConfig?: AimcConfig;
-  /** Compile for the evaluation set's whole shape (models whose batch dimension is not the first, like kws-lstm's [time, batch, features]). */
-  evalShape?: boolean;
 }
 
 /** Compiles the model, writes its program folder to `dir` and returns `dir`. */
 export function writeProgram(dir: string, model: Model, sets: ReadonlyMap<string, Tensor>[], target: Target, o: FolderOptions & { evaluation?: { sets: Map<string, Tensor>[]; labels?: number[][] } } = {}): string {
-  const input = model.graph.inputs[0]!.name;
-  const shape = o.evalShape ? o.evaluation?.sets[0]?.get(input)?.shape : undefined;
   const compiled = compile(model, sets, {
     target,
     ...(o.aimcConfig ? { aimcConfig: o.aimcConfig } : {}),
     ...(o.evaluation ? { evaluation: o.evaluation } : {}),
-    ...(shape ? { inputShapes: new Map([[input, [...shape]]]) } : {}),
   });
   writeDirAtomic(dir, compiled.files);
   return dir;
