@@ -18,18 +18,17 @@ import { numel, tensor, type Tensor } from "../../ir/tensor.js";
 import { xorshift32 } from "../../ir/numeric.js";
 import { readInputs } from "../../src/io.js";
 import { loadModel } from "../../src/onnx/load.js";
-import { macsOf, ORT_THREADS, ortFeeds, ortSession, speeds, time, weightCount } from "./common.js";
+import { macsOf, once, ORT_THREADS, ortFeeds, ortSession, speeds, time, weightCount } from "./common.js";
 import { RESNET_INPUT, writeResnet50 } from "./gen-resnet.js";
 import { benchQuantized } from "./quantized.js";
 import { benchSweep, benchTargets } from "./targets.js";
+import { compileQuantized } from "../../src/compile.js";
+import { quantize } from "../../src/quant/index.js";
 
 const FIXTURES = fileURLToPath(new URL("../../../fixtures/", import.meta.url));
 
-/** The largest fixture files, the one with the most arithmetic (ppocr) and the recurrent ones. */
-const MODELS = ["real/silero_vad_v5", "real/oww_embedding_model", "real/ppocr_cls_mobile_v2", "trained/kws-lstm"];
-
-/** Program shapes for fixtures whose calibration sets disagree beyond the batch dimension. */
-const TARGET_SHAPES: Record<string, Map<string, number[]>> = { "trained/kws-lstm": new Map([["x", [1, 50, 40]]]) };
+/** The largest fixture files, the one with the most arithmetic (ppocr), the recurrent ones and the CNN the targets run fastest. */
+const MODELS = ["real/silero_vad_v5", "real/oww_embedding_model", "real/ppocr_cls_mobile_v2", "trained/kws-lstm", "trained/digits-cnn"];
 
 /** Load time of `file` against reading its bytes, and float inference on `feeds` in hwac and onnxruntime. */
 async function benchFloat(file: string, feedsFor: (model: Model) => Map<string, Tensor>) {
@@ -56,7 +55,35 @@ async function benchFloat(file: string, feedsFor: (model: Model) => Map<string, 
 async function benchFixture(path: string) {
   const dir = join(FIXTURES, path);
   const float = await benchFloat(join(dir, "model.onnx"), (model) => readInputs(join(dir, "test_data_set_0"), model));
-  return { model: path, ...float, quantized: await benchQuantized(dir), targets: await benchTargets(dir, TARGET_SHAPES[path]) };
+  return { model: path, ...float, quantized: await benchQuantized(dir), targets: await benchTargets(dir) };
+}
+
+/**
+ * Quantization (calibrated on the one image) and compile time of the generated ResNet-50 for
+ * both targets, with the process's peak resident memory against the model's weight bytes.
+ */
+function compileResnet(file: string, image: Tensor) {
+  const model = loadModel(file);
+  const sets = [new Map([[RESNET_INPUT.name, image]])];
+  const q = once(() => quantize(model, sets, { static: false }));
+  const targets: Record<string, unknown> = {};
+  for (const target of ["nna", "aimc"] as const) {
+    try {
+      const c = once(() => compileQuantized(q.value, sets, { target }));
+      targets[target] = { compileMs: c.ms, stats: summary(c.value.report[target] as Record<string, unknown>) };
+    } catch (e) {
+      targets[target] = { notCompiled: (e as Error).message.split("\n")[0] };
+    }
+  }
+  const weightBytes = 4 * weightCount(model.graph);
+  const peak = process.resourceUsage().maxRSS * 1024;
+  return { quantizeMs: q.ms, ...targets, peakRssBytes: peak, weightBytes, peakOverWeights: peak / weightBytes };
+}
+
+/** The headline numbers of a target's report section. */
+function summary(t: Record<string, unknown>) {
+  const keys = ["cycles", "utilization", "convUtilization", "tilesUsed", "lowerBound"];
+  return Object.fromEntries(keys.filter((k) => k in t).map((k) => [k, t[k]]));
 }
 
 /** The generated ResNet-50 on a fixed pseudo-random image. */
@@ -67,7 +94,8 @@ async function benchResnet() {
   for (let i = 0; i < numel(image.shape); i++) d[i] = (s = xorshift32(s)) / 2 ** 32 - 0.5;
   const file = writeResnet50();
   try {
-    return { model: "generated/resnet50", ...(await benchFloat(file, () => new Map([[RESNET_INPUT.name, image]]))) };
+    const float = await benchFloat(file, () => new Map([[RESNET_INPUT.name, image]]));
+    return { model: "generated/resnet50", ...float, compile: compileResnet(file, image) };
   } finally {
     rmSync(dirname(file), { recursive: true, force: true });
   }
