@@ -176,6 +176,25 @@ describe("tiling on a small machine", () => {
     expect(program.insns.filter((i) => i.op === "load" && i.mem === "acc" && i.mode === "i8").length).toBe(2 * 7);
   });
 
+  it("splits a kernel row by columns when one row of a window does not fit (ppocr's 1 × 96 global average)", () => {
+    const acc8 = (p: Program) => p.insns.filter((i) => i.op === "load" && i.mem === "acc" && i.mode === "i8").length;
+    // 93 free acc vectors: 3 sums and 30 taps of 3 blocks, so 40 columns take 2 steps per image.
+    expect(acc8(run({ inputs: { x: [2, 40, 1, 40] }, nodes: [{ op: "GlobalAveragePool", inputs: ["x"], outputs: ["y"] }] }).program)).toBe(2 * 2);
+    // The default machine: 200 channels (13 blocks) × 96 columns in steps of 77 columns.
+    expect(acc8(checkOnNna({ inputs: { x: [1, 200, 1, 96] }, nodes: [{ op: "GlobalAveragePool", inputs: ["x"], outputs: ["y"] }] }).program)).toBe(2);
+    // Padded windows of 2 × 35 taps: each output pixel in 2 kernel rows × 2 column steps, the padding in the first and last.
+    for (const [op, attrs] of [
+      ["AveragePool", { count_include_pad: int(0) }],
+      ["AveragePool", { count_include_pad: int(1) }],
+      ["MaxPool", {}],
+    ] as const) {
+      const g: Graphlet = { inputs: { x: [1, 40, 2, 40] }, nodes: [{ op, inputs: ["x"], outputs: ["y"], attrs: { kernel_shape: ints([2, 35]), pads: ints([0, 3, 0, 3]), ...attrs } }] };
+      const { program, ref } = run(g);
+      expect(acc8(program)).toBe(12 * 4);
+      expect(ref.get("y_q")!.data.length).toBe(40 * 12);
+    }
+  });
+
   it("pools part of a row at a time when one output row's windows do not fit", () => {
     const { program } = run({
       inputs: { x: [1, 17, 3, 40] },

@@ -1,5 +1,5 @@
 /**
- * Softmax, Div, ReduceMax, ReduceMean and MatMul on the NNA, each a small float graph quantized,
+ * Softmax, Div, ReduceMax, ReduceMean, MatMul and Clip with computed bounds on the NNA, each a small float graph quantized,
  * lowered, simulated and compared bit for bit with the integer reference (single-op.ts); the
  * vector-unit reciprocal against ir/kernels/int-math.ts on its own; and ppocr_cls_mobile_v2 end to
  * end.
@@ -8,10 +8,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { configHash, DEFAULT_CONFIG, parseConfig, simulate, type Gemm, type IoTensor, type Program, type Vec } from "../../backends/nna/index.js";
 import { LowerCtx } from "../../backends/nna/lower/context.js";
-import { LOWERINGS, lowerModel, type Lowering } from "../../backends/nna/lower/index.js";
+import { lowerModel } from "../../backends/nna/lower/index.js";
 import { splatLoad } from "../../backends/nna/lower/lanes.js";
 import { RECIPROCAL_SCRATCH, reciprocalConstants, reciprocalTimes } from "../../backends/nna/lower/reciprocal.js";
-import { lowerSoftmax } from "../../backends/nna/lower/Softmax.js";
 import type { Attr, Graph } from "../../ir/graph.js";
 import { runQuantized } from "../../ir/interpret.js";
 import { mulMultipliers, reciprocal } from "../../ir/kernels/int-math.js";
@@ -25,7 +24,7 @@ import { defaultConfig } from "../../src/quant/config.js";
 import { quantize } from "../../src/quant/index.js";
 import { FIXTURES } from "../helpers/fixtures.js";
 import { thrown } from "./helpers.js";
-import { checkOnNna, int, ints, randomFloats, randomSets, type Graphlet } from "./single-op.js";
+import { checkOnNna, floatModel, int, ints, randomFloats, randomSets, type Graphlet } from "./single-op.js";
 
 /** Four seeded input sets, input `name` uniform in ranges[name] (default [−1, 1)). */
 function sets(g: Graphlet, seed: number, ranges: Record<string, [number, number]> = {}): Map<string, Tensor>[] {
@@ -38,18 +37,6 @@ const one = (op: string, shape: number[], attrs: Record<string, Attr> = {}): Gra
 /** The instructions of a program by kind. */
 const gemms = (p: Program) => p.insns.filter((i): i is Gemm => i.op === "gemm");
 const vecs = (p: Program) => p.insns.filter((i): i is Vec => i.op === "vec");
-
-/** Runs `body` with Softmax lowered under opset `opset` (LowerCtx does not carry the model's opset). */
-function withOpset<T>(opset: number, body: () => T): T {
-  const table = LOWERINGS as Record<string, Lowering>;
-  const saved = table["Softmax"]!;
-  table["Softmax"] = (node, ctx) => lowerSoftmax(node, ctx, opset);
-  try {
-    return body();
-  } finally {
-    table["Softmax"] = saved;
-  }
-}
 
 describe("the vector-unit reciprocal equals reciprocal(d) times a multiplier, bit for bit", () => {
   const lanes = DEFAULT_CONFIG.gemm.blockOut;
@@ -133,7 +120,7 @@ describe("Softmax", () => {
   it("rows over an inner axis (opset 13 view): 16 rows of neighbouring positions per vector, no transposition", () => {
     for (const [shape, s] of [[[2, 5, 3], 1], [[1, 7, 40], 2], [[2, 300, 17], 3]] as const) {
       const g = one("Softmax", [...shape], { axis: int(1) });
-      const { program } = withOpset(17, () => checkOnNna(g, { sets: sets(g, 200 + s, { x: [-4, 4] }) }));
+      const { program } = checkOnNna(g, { sets: sets(g, 200 + s, { x: [-4, 4] }) });
       expect(gemms(program)).toEqual([]);
     }
   });
@@ -147,7 +134,7 @@ describe("Softmax", () => {
         { op: "Softmax", inputs: ["c"], outputs: ["y"], attrs: { axis: int(1) } },
       ],
     };
-    const { program } = withOpset(17, () => checkOnNna(g, { seed: 9 }));
+    const { program } = checkOnNna(g, { seed: 9 });
     // 25 pixels in two groups of ≤ 16 rows, each of 20 channels: 20 array steps per row.
     const transposing = gemms(program).filter((i) => i.wgt === 0 && i.izp === 0 && i.rows === 20);
     expect(transposing.map((i) => i.kBlocks)).toEqual([16, 9]);
@@ -175,9 +162,84 @@ describe("Softmax", () => {
     expect(program.tensors.find((t) => t.kind === "output")!.layout).toBe("nhwc");
   });
 
-  it("refuses an axis whose meaning depends on the opset, and rows too long for acc", () => {
-    expect(thrown(() => checkOnNna(one("Softmax", [2, 5, 3], { axis: int(1) }))).code).toBe("HW5042");
+  it("before opset 13, flattens at the axis: [2, 5, 3] with axis 1 is 2 rows of 15", () => {
+    const g = one("Softmax", [2, 5, 3], { axis: int(1) });
+    const data = sets(g, 230, { x: [-4, 4] });
+    const q = staticize(quantize(floatModel(g, 11), data).model, { inputShapes: new Map([["x", [2, 5, 3]]]) }).model;
+    const ref = runQuantized(q, data[0]!, { keepAll: true });
+    const program = lowerModel(q);
+    const sim = simulate(program, { inputs: { x: ref.get("x_q")! } });
+    expect(sim.outputs.get("y")).toEqual(ref.get("y_q"));
+    // Each row sums to about 1 over all 15 elements (not over 5, as opset 13 would).
+    const y = ref.get("y_q")!.data as Int8Array;
+    const scale = q.graph.valueTypes.get("y_q")!.quant!.scale[0]!;
+    const zp = q.graph.valueTypes.get("y_q")!.quant!.zeroPoint[0]!;
+    for (const row of [0, 1]) expect(Array.from(y.subarray(15 * row, 15 * row + 15), (v) => (v - zp) * scale).reduce((a, b) => a + b)).toBeCloseTo(1, 1);
+  });
+
+  it("refuses rows too long for acc", () => {
     expect(thrown(() => checkOnNna(one("Softmax", [2, 2000], { axis: int(-1) }))).code).toBe("HW5042");
+  });
+});
+
+describe("Clip with a bound computed in the program (melspectrogram's max − 80 dB floor)", () => {
+  /** Clip(x, lo, hi) with each bound a float constant, max(x) − k (a DequantizeLinear of program codes), or absent. */
+  const clip = (x: number[], lo: number | ["max", number] | undefined, hi: number | ["max", number] | undefined): Graphlet => {
+    const nodes: Graphlet["nodes"] = [{ op: "ReduceMax", inputs: ["x"], outputs: ["r"], attrs: { keepdims: int(0) } }];
+    const constants: Record<string, Tensor> = {};
+    const bound = (b: typeof lo, name: string) => {
+      if (b === undefined) return "";
+      if (typeof b === "number") return (constants[name] = tensor("float32", [], Float32Array.of(b))), name;
+      constants[`${name}_k`] = tensor("float32", [], Float32Array.of(b[1]));
+      nodes.push({ op: "Sub", inputs: ["r", `${name}_k`], outputs: [name] });
+      return name;
+    };
+    const inputs = ["x", bound(lo, "lo"), bound(hi, "hi")];
+    nodes.push({ op: "Clip", inputs, outputs: ["y"] });
+    return { inputs: { x }, constants, nodes };
+  };
+  const cases: [string, number[], Parameters<typeof clip>[1], Parameters<typeof clip>[2]][] = [
+    ["lo = max − 0.6, hi = 0.7", [2, 3, 40], ["max", 0.6], 0.7],
+    ["lo = max − 0.5 above hi = 0.3: every code collapses onto hi", [2, 3, 40], ["max", 0.5], 0.3],
+    ["lo = −0.2, hi = max − 0.4", [3, 50], -0.2, ["max", 0.4]],
+    ["lo = max − 1.5, hi = max − 0.3", [1, 1, 97, 32], ["max", 1.5], ["max", 0.3]],
+    ["lo = max − 0.9 over 19200 codes: two tiles", [4, 80, 60], ["max", 0.9], undefined],
+  ];
+  cases.forEach(([what, x, lo, hi], k) => {
+    it(what, () => {
+      const g = clip(x, lo, hi);
+      const { program, ref, q } = checkOnNna(g, { sets: sets(g, 700 + k) });
+      const y = ref.get("y_q")!.data as Int8Array;
+      const computed = [lo, hi].filter((b) => Array.isArray(b)).length;
+      // The bounds bite: some codes sit at a bound, and the comparison is not of a constant.
+      const dq = q.graph.nodes.filter((n) => n.op === "DequantizeLinear" && n.outputs[0] !== "y").length;
+      expect(dq).toBe(computed);
+      if (k === 1) expect(new Set(y)).toEqual(new Set([Math.max(...y)]));
+      else expect(new Set(y).size).toBeGreaterThan(3);
+      // One broadcasting GEMM per computed bound: its code to every lane.
+      expect(gemms(program).map((i) => [i.rows, i.kBlocks])).toEqual(new Array(computed).fill([1, 1]));
+    });
+  });
+
+  it("a quantized bound read directly (no DequantizeLinear) is rescaled as the reference does", () => {
+    const g = clip([2, 3, 40], ["max", 0.6], 0.7);
+    const data = sets(g, 710);
+    const q0 = staticize(quantize(floatModel(g), data).model, { inputShapes: new Map([["x", [2, 3, 40]]]) }).model;
+    const dq = q0.graph.nodes.find((n) => n.op === "DequantizeLinear" && n.outputs[0] === "lo_dq")!;
+    const nodes = q0.graph.nodes.filter((n) => n !== dq).map((n) => (n.op === "Clip" ? { ...n, inputs: ["x_q", "lo", n.inputs[2]!] } : n));
+    const q = { ...q0, graph: { ...q0.graph, nodes } };
+    const ref = runQuantized(q, data[0]!, { keepAll: true });
+    const sim = simulate(lowerModel(q), { inputs: { x: ref.get("x_q")! } });
+    expect(sim.outputs.get("y")).toEqual(ref.get("y_q"));
+    expect(new Set(ref.get("y_q")!.data as Int8Array).size).toBeGreaterThan(3);
+  });
+
+  it("refuses a DequantizeLinear whose floats something other than a Clip bound reads", () => {
+    const g = clip([2, 3, 40], ["max", 0.6], 0.7);
+    const q0 = staticize(quantize(floatModel(g), sets(g, 720)).model, { inputShapes: new Map([["x", [2, 3, 40]]]) }).model;
+    const nodes = q0.graph.nodes.map((n) => (n.op === "Clip" ? { ...n, inputs: ["lo_dq", "x_q", n.inputs[2]!] } : n));
+    const e = thrown(() => lowerModel({ ...q0, graph: { ...q0.graph, nodes } }));
+    expect([e.code, e.where.node]).toEqual(["HW5042", "lo_dequantize"]);
   });
 });
 
@@ -294,10 +356,16 @@ describe("MatMul with constant weights", () => {
     checkOnNna(g, { seed: 17 });
   });
 
-  it("refuses a constant A times an activation, and a constant B with a batch", () => {
+  it("folds a batched A's leading axes into rows: [2, 3, 40] × [40, 24] is 6 rows, one GEMM per weight column", () => {
+    const { program } = checkOnNna(mm([2, 3, 40], 40, 24, 19), { seed: 19 });
+    expect(gemms(program).map((i) => [i.rows, i.kBlocks])).toEqual([[6, 3], [6, 3]]);
+  });
+
+  it("refuses a constant A times an activation, and a constant B of rank 3", () => {
     const g: Graphlet = { inputs: { z: [8, 3] }, constants: { w: tensor("float32", [4, 8], randomFloats(18, 32)) }, nodes: [{ op: "MatMul", inputs: ["w", "z"], outputs: ["y"] }] };
     expect(thrown(() => checkOnNna(g)).code).toBe("HW5042");
-    expect(thrown(() => checkOnNna(mm([2, 3, 8], 8, 4, 19))).code).toBe("HW5042");
+    const b3: Graphlet = { inputs: { x: [2, 3, 8] }, constants: { w: tensor("float32", [2, 8, 4], randomFloats(20, 64)) }, nodes: [{ op: "MatMul", inputs: ["x", "w"], outputs: ["y"] }] };
+    expect(thrown(() => checkOnNna(b3)).code).toBe("HW5042");
   });
 });
 
@@ -358,16 +426,14 @@ describe("ppocr_cls_mobile_v2 end to end (Conv, hard-swish Div chains, SE blocks
   const dir = join(FIXTURES, "real", "ppocr_cls_mobile_v2");
   const model = loadModel(join(dir, "model.onnx"));
   const calib = loadCalibrationSets([dir], model).sets;
-  // GlobalAveragePool.ts cannot yet split a 96-pixel × 13-block window across steps: acc takes 4096 vectors here.
-  const config = parseConfig({ scratchpad: { accBytes: 262144 } });
   for (const bits of [8, 4]) {
     it(`W${bits}A8: both test sets equal the integer reference bit for bit`, () => {
       const q = quantize(model, calib, { static: false, config: defaultConfig({ weightBits: bits }) }).model;
       const s = staticize(q, { inputShapes: new Map([["x", [1, 3, 48, 192]]]) }).model;
-      const program = lowerModel(s, { config });
+      const program = lowerModel(s);
       for (const set of ["test_data_set_0", "test_data_set_1"]) {
         const ref = runQuantized(s, readInputs(join(dir, set), model), { keepAll: true });
-        const sim = simulate(program, { config, inputs: { x: ref.get("x_q")! } });
+        const sim = simulate(program, { inputs: { x: ref.get("x_q")! } });
         expect(sim.outputs.get("softmax_0.tmp_0"), set).toEqual(ref.get("softmax_0.tmp_0_q"));
       }
     });

@@ -7,7 +7,8 @@
  * the vector unit then reduces each window with 2-D strides into one accumulator vector per
  * output pixel and channel block: one instruction per kernel tap over the tile's pixels, or one
  * per pixel over its window (each step seeing the last), whichever takes fewer instructions.
- * Regions too large for acc are split across steps by kernel rows, the accumulators carrying over.
+ * Regions too large for acc are split across steps by kernel rows, and a kernel row too large by
+ * kernel columns, the accumulators carrying over (each tap is still read exactly once).
  *
  * Integer semantics (ir/kernels/pool.ts): MaxPool pads with −128, the lowest code, so padding
  * never wins (a window wholly in the padding gives −128, as the reference's empty window).
@@ -51,22 +52,24 @@ export function poolWindow(ctx: LowerCtx, node: Node): Window {
 interface Tiling {
   readonly rows: number;
   readonly cols: number;
-  /** Kernel rows per step. */
+  /** Kernel rows and columns per step. */
   readonly kRows: number;
+  readonly kCols: number;
 }
 
-/** The input region (rows, cols) under `rows` × `cols` output pixels' windows of `kRows` kernel rows. */
-function region(pl: Plane, rows: number, cols: number, kRows: number): [number, number] {
-  return [(rows - 1) * pl.sh + (kRows - 1) * pl.dh + 1, (cols - 1) * pl.sw + (pl.kw - 1) * pl.dw + 1];
+/** The input region (rows, cols) under `rows` × `cols` output pixels' windows of `kRows` × `kCols` taps. */
+function region(pl: Plane, rows: number, cols: number, kRows: number, kCols: number): [number, number] {
+  return [(rows - 1) * pl.sh + (kRows - 1) * pl.dh + 1, (cols - 1) * pl.sw + (kCols - 1) * pl.dw + 1];
 }
 
 /**
  * The largest step: whole output rows if one fits (region and accumulators in `room` acc vectors,
- * the results in out), else part of one row, else one pixel with its window split by kernel rows.
+ * the results in out), else part of one row, else one pixel with its window split by kernel rows,
+ * else by kernel columns of one row.
  */
 function tiling(pl: Plane, blocks: number, pitch: number, room: number, outBytes: number): Tiling | undefined {
-  const fits = (rows: number, cols: number, kRows: number) => {
-    const [rh, rw] = region(pl, rows, cols, kRows);
+  const fits = (rows: number, cols: number, kRows: number, kCols: number) => {
+    const [rh, rw] = region(pl, rows, cols, kRows, kCols);
     return rows * cols * blocks + rh * rw * blocks <= room && rows * cols * pitch <= outBytes && rows * cols <= VEC_MAX;
   };
   const largest = (limit: number, ok: (k: number) => boolean) => {
@@ -74,12 +77,14 @@ function tiling(pl: Plane, blocks: number, pitch: number, room: number, outBytes
     while (k < limit && ok(k + 1)) k++;
     return k;
   };
-  const rows = largest(pl.oh, (r) => fits(r, pl.ow, pl.kh));
-  if (rows > 0) return { rows, cols: pl.ow, kRows: pl.kh };
-  const cols = largest(pl.ow, (c) => fits(1, c, pl.kh));
-  if (cols > 0) return { rows: 1, cols, kRows: pl.kh };
-  const kRows = largest(pl.kh, (k) => fits(1, 1, k));
-  return kRows > 0 ? { rows: 1, cols: 1, kRows } : undefined;
+  const rows = largest(pl.oh, (r) => fits(r, pl.ow, pl.kh, pl.kw));
+  if (rows > 0) return { rows, cols: pl.ow, kRows: pl.kh, kCols: pl.kw };
+  const cols = largest(pl.ow, (c) => fits(1, c, pl.kh, pl.kw));
+  if (cols > 0) return { rows: 1, cols, kRows: pl.kh, kCols: pl.kw };
+  const kRows = largest(pl.kh, (k) => fits(1, 1, k, pl.kw));
+  if (kRows > 0) return { rows: 1, cols: 1, kRows, kCols: pl.kw };
+  const kCols = largest(pl.kw, (k) => fits(1, 1, 1, k));
+  return kCols > 0 ? { rows: 1, cols: 1, kRows: 1, kCols } : undefined;
 }
 
 /** [begin, end) runs of i < count over which `key(i, j)` does not change for any j < width. */
@@ -155,7 +160,7 @@ export function lowerPool(node: Node, ctx: LowerCtx, kind: PoolKind, win: Window
   const blocks = x.cols / lanes;
   const accD = 1 + 2 * (avg ? avg.counts.length : 0);
   const t = tiling(pl, blocks, x.cols, ctx.geo.accVectors - accD, ctx.geo.outBytes);
-  if (!t) throw unsupported(node, `one window of ${pl.kw} columns and ${blocks} channel blocks does not fit the acc scratchpad`);
+  if (!t) throw unsupported(node, `one pixel of ${blocks} channel blocks and its accumulators do not fit the acc scratchpad`);
   const pool: Pool = {
     node, op: avg ? "add" : "max", pl, lanes, blocks, pitch: x.cols, xAddr: x.addr, pAddr, accD, avg, tiling: t,
     yAddr: ctx.featureBuffer(yName, n * pl.oh * pl.ow, c).addr, padValue: avg ? qx.zp : MAX_PAD,
@@ -163,25 +168,29 @@ export function lowerPool(node: Node, ctx: LowerCtx, kind: PoolKind, win: Window
   let first = true;
   for (const tile of tiles(n, pl, t.rows, t.cols)) {
     for (let kh0 = 0; kh0 < pl.kh; kh0 += t.kRows) {
-      poolStep(ctx, pool, tile, kh0, first);
-      first = false;
+      for (let kw0 = 0; kw0 < pl.kw; kw0 += t.kCols) {
+        poolStep(ctx, pool, tile, kh0, kw0, first);
+        first = false;
+      }
     }
   }
 }
 
 /**
- * One step of a tile: its input region for kernel rows kh0 .. (one load, padded), the reduction of
- * those rows of every window, and after the last rows the results to out and DRAM.
+ * One step of a tile: its input region for the taps from kernel row kh0 and column kw0 on (one
+ * load, padded), the reduction of those taps of every window, and after the last taps the results
+ * to out and DRAM.
  */
-function poolStep(ctx: LowerCtx, pool: Pool, tile: Tile, kh0: number, first: boolean): void {
+function poolStep(ctx: LowerCtx, pool: Pool, tile: Tile, kh0: number, kw0: number, first: boolean): void {
   const { pl, blocks, pitch, accD } = pool;
   const { rows, cols } = tile;
   const tp = rows * cols;
   const kRows = Math.min(pool.tiling.kRows, pl.kh - kh0);
+  const kCols = Math.min(pool.tiling.kCols, pl.kw - kw0);
   const accR = accD + tp * blocks;
-  const [rh, rw] = region(pl, rows, cols, kRows);
+  const [rh, rw] = region(pl, rows, cols, kRows, kCols);
   const iy0 = tile.oy0 * pl.sh - pl.pt + kh0 * pl.dh;
-  const ix0 = tile.ox0 * pl.sw - pl.pl;
+  const ix0 = tile.ox0 * pl.sw - pl.pl + kw0 * pl.dw;
   const top = Math.min(rh, Math.max(0, -iy0));
   const bottom = rh - Math.max(top, Math.min(rh, pl.h - iy0));
   const left = Math.min(rw, Math.max(0, -ix0));
@@ -197,15 +206,15 @@ function poolStep(ctx: LowerCtx, pool: Pool, tile: Tile, kh0: number, first: boo
   }));
 
   // The accumulators (pixel-major, a vector per block) start from the constant vector.
-  const compute: Insn[] = kh0 > 0 ? [] : [ctx.vec({ fn: "add", dst: accD, rows: tp, cols: blocks, dstRowStride: blocks, dstColStride: 1, useImm: true })];
+  const compute: Insn[] = kh0 > 0 || kw0 > 0 ? [] : [ctx.vec({ fn: "add", dst: accD, rows: tp, cols: blocks, dstRowStride: blocks, dstColStride: 1, useImm: true })];
   const rowStride = rw * blocks;
   const reduce = (dst: number, src: number, r: number, cc: number, strides: Partial<Vec>): Vec =>
     ctx.vec({ fn: pool.op, dst, src2: dst, src, rows: r, cols: cc, ...strides });
   for (let s = 0; s < blocks; s++) {
-    if (kRows * pl.kw <= tp) {
+    if (kRows * kCols <= tp) {
       // Per tap: one instruction over the tile's pixels.
       for (let kh = 0; kh < kRows; kh++) {
-        for (let kw = 0; kw < pl.kw; kw++) {
+        for (let kw = 0; kw < kCols; kw++) {
           compute.push(reduce(accD + s, accR + (kh * pl.dh * rw + kw * pl.dw) * blocks + s, rows, cols, {
             srcRowStride: pl.sh * rowStride, srcColStride: pl.sw * blocks,
             dstRowStride: cols * blocks, dstColStride: blocks, src2RowStride: cols * blocks, src2ColStride: blocks,
@@ -216,14 +225,14 @@ function poolStep(ctx: LowerCtx, pool: Pool, tile: Tile, kh0: number, first: boo
       // Per pixel: one instruction over its window, into one accumulator (strides 0).
       for (let r = 0; r < rows; r++) {
         for (let cc = 0; cc < cols; cc++) {
-          compute.push(reduce(accD + (r * cols + cc) * blocks + s, accR + (r * pl.sh * rw + cc * pl.sw) * blocks + s, kRows, pl.kw, {
+          compute.push(reduce(accD + (r * cols + cc) * blocks + s, accR + (r * pl.sh * rw + cc * pl.sw) * blocks + s, kRows, kCols, {
             srcRowStride: pl.dh * rowStride, srcColStride: pl.dw * blocks,
           }));
         }
       }
     }
   }
-  if (kh0 + kRows < pl.kh) return ctx.step(loads, compute);
+  if (kh0 + kRows < pl.kh || kw0 + kCols < pl.kw) return ctx.step(loads, compute);
   compute.push(...finish(ctx, pool, tile));
   ctx.step(loads, compute, ctx.store({ dram: pool.yAddr + ((tile.img * pl.oh + tile.oy0) * pl.ow + tile.ox0) * pitch, ySize: tp, xSize: pitch, yStride: pitch, srcStride: pitch }));
 }

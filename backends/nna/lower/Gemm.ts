@@ -3,8 +3,9 @@
  * requantize(bias + (A − z_a)·B′), per output channel, with a following Relu fused into the
  * requantization clamp.
  *
- * Layout: A and Y are dense row-major int8 codes in DRAM; A's rows are read as K/16 input vectors
- * (`inpstride = kBlocks`, `kstride = 1`). A may also be a Flatten of an nhwc feature map: its rows
+ * Layout: A and Y are dense row-major int8 codes in DRAM; A's rows (all its axes but the last, as
+ * a MatMul of a batched A reads them) are read as K/16 input vectors (`inpstride = kBlocks`,
+ * `kstride = 1`). A may also be a Flatten of an nhwc feature map: its rows
  * are then the images' padded pixels, and B's rows are permuted to match (Reshape.ts `gemmRows`).
  * acc holds the layer's constants first — L bias vectors and L (M0, shift) pairs, L = acc vectors
  * per output row — and then the rows' accumulators at 3L, row stride L, so that channel 16v + j is
@@ -18,11 +19,12 @@ import { HwacError } from "../../../ir/errors.js";
 import type { Node } from "../../../ir/graph.js";
 import { productParams } from "../../../ir/kernels/requant.js";
 import { attrsOf } from "../../../ir/op.js";
+import { numel } from "../../../ir/tensor.js";
 import { MAX_K_BLOCKS, type Insn } from "../isa.js";
 import type { LowerCtx } from "./context.js";
 import { columnLanes, packParams, packWeights } from "./pack.js";
 import { fusedRelu } from "./Relu.js";
-import { gemmRows } from "./Reshape.js";
+import { denseCopy, gemmRows } from "./Reshape.js";
 
 /** VEC's rows and cols fields are 12 bits wide. */
 const VEC_MAX = 4095;
@@ -47,9 +49,13 @@ export function lowerGemm(node: Node, ctx: LowerCtx): void {
   const aType = ctx.type(aName);
   if (aType.dtype !== "int8") throw unsupported(node, `A must be int8 codes, got ${aType.dtype}`);
   if (w.dtype !== "int8" && w.dtype !== "int4") throw unsupported(node, `B must be int8 or int4 codes, got ${w.dtype}`);
-  const a = ctx.buffer(aName, node);
-  const [m, k] = ctx.shape(aName, node) as [number, number];
-  // A Flatten of a feature map stays pixel-major in DRAM: the rows read are its image rows, and B's rows follow them.
+  // A's leading axes are rows (a MatMul's batch); K is its last axis.
+  const aShape = ctx.shape(aName, node);
+  const k = aShape.at(-1)!;
+  const m = numel(aShape.slice(0, -1));
+  ctx.beginLayer(node);
+  // A 2-D Flatten of a feature map stays pixel-major in DRAM: the rows read are its image rows, and B's rows follow them.
+  const a = aShape.length > 2 ? denseCopy(ctx, node, aName) : ctx.buffer(aName, node);
   const aRows = gemmRows(a, m, k);
   if (!aRows) throw unsupported(node, `A ('${aName}') is held in a layout a Gemm cannot read as [${m}, ${k}] rows`);
 
@@ -84,7 +90,6 @@ export function lowerGemm(node: Node, ctx: LowerCtx): void {
     throw unsupported(node, `a [${m}, ${k}] × [${k}, ${n}] product does not fit the scratchpads even one row and one weight column at a time`);
   }
 
-  ctx.beginLayer(node);
   let first = true;
   for (let c0 = 0; c0 < cols; c0 += groupCols) {
     const c1 = Math.min(cols, c0 + groupCols);

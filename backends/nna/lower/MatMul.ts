@@ -2,9 +2,9 @@
  * MatMul on the NNA (ir/ops/MatMul.ts `runInt`: (A − z_a)·(B − z_b) in int32, requantized per
  * column of B's quantization).
  *
- * With a constant 2-D B (a layer's weight, per channel along N, zero point 0) and a 2-D A it is
- * exactly a Gemm without bias, so Gemm.ts lowers it (A dense or a Flatten of a feature map, a
- * following Relu fused).
+ * With a constant 2-D B (a layer's weight, per channel along N, zero point 0) it is exactly a Gemm
+ * without bias over A's rows (its leading axes folded), so Gemm.ts lowers it (A dense or a Flatten
+ * of a feature map, a following Relu fused).
  *
  * With B an activation (docs/nna-isa.md "MatMul of two activations"; per tensor, any zero point),
  * B is first restaged into weight blocks: its rows go to acc (one vector per 16 columns), a copy
@@ -49,7 +49,7 @@ export function lowerMatMul(node: Node, ctx: LowerCtx): void {
   const aShape = ctx.shape(aName, node);
   const w = ctx.graph.initializers.get(bName);
   if (w) {
-    if (w.shape.length !== 2 || aShape.length !== 2) throw unsupported(node, `with a constant B, A and B must be 2-D (got ranks ${aShape.length} and ${w.shape.length})`);
+    if (w.shape.length !== 2) throw unsupported(node, `with a constant B, B must be 2-D (got rank ${w.shape.length})`);
     return lowerGemm(node, ctx);
   }
   if (ctx.graph.initializers.has(aName)) throw unsupported(node, "a constant A times an activation B is not supported");

@@ -31,31 +31,16 @@ interface View {
   readonly inner: number;
 }
 
-/**
- * The view of `shape`: opset 13 normalizes along `axis` (default −1), earlier opsets flatten at
- * `axis` (default 1). LowerCtx does not carry the model's opset, so without `opset` the lowering
- * takes the view both readings agree on (always for the last axis, or when every axis after `axis`
- * has size 1), or the only valid one, and refuses the rest.
- */
-function softmaxView(node: Node, shape: readonly number[], opset: number | undefined): View {
+/** The view of `shape`: opset 13 normalizes along `axis` (default −1), earlier opsets flatten at `axis` (default 1). */
+function softmaxView(node: Node, shape: readonly number[], opset: number): View {
   const rank = shape.length;
+  const flatten = opset < 13;
   const given = attrsOf(node).optInt("axis");
-  const at = (flatten: boolean): View | undefined => {
-    const axis = given ?? (flatten ? 1 : -1);
-    const a = axis < 0 ? axis + rank : axis;
-    if (a < 0 || a > (flatten ? rank : rank - 1)) return undefined;
-    const outer = numel(shape.slice(0, a));
-    return flatten ? { outer, n: numel(shape.slice(a)), inner: 1 } : { outer, n: shape[a]!, inner: numel(shape.slice(a + 1)) };
-  };
-  const [old, current] = opset === undefined ? [at(true), at(false)] : opset < 13 ? [at(true), undefined] : [undefined, at(false)];
-  const same = old && current && old.outer === current.outer && old.n === current.n && old.inner === current.inner;
-  const view = same || !old ? current : !current ? old : undefined;
-  if (!view) {
-    throw unsupported(node, opset !== undefined
-      ? `axis ${given} is out of range for [${shape.join(", ")}]`
-      : `axis ${given ?? "(default)"} of [${shape.join(", ")}] means different rows before and since opset 13, and the lowering does not know the model's opset (supported: the last axis, or trailing axes of size 1)`);
-  }
-  return view;
+  const axis = given ?? (flatten ? 1 : -1);
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a > (flatten ? rank : rank - 1)) throw unsupported(node, `axis ${axis} is out of range for [${shape.join(", ")}]`);
+  const outer = numel(shape.slice(0, a));
+  return flatten ? { outer, n: numel(shape.slice(a)), inner: 1 } : { outer, n: shape[a]!, inner: numel(shape.slice(a + 1)) };
 }
 
 /** Where the rows lie in `b`, a buffer holding the value of `shape`; undefined when they need a dense copy. */
@@ -70,14 +55,14 @@ function rowLines(b: Buffer, shape: readonly number[], v: View): Lines | undefin
   return { addr: b.addr, blocks: v.outer, blockStride: v.n * v.inner, count: v.inner, lineStride: 1, length: v.n, elemStride: v.inner };
 }
 
-/** Lowers a Softmax node; `opset`, when known, decides the view of `axis` (see `softmaxView`). */
-export function lowerSoftmax(node: Node, ctx: LowerCtx, opset?: number): void {
+/** Lowers a Softmax node; the model's opset decides the view of `axis` (see `softmaxView`). */
+export function lowerSoftmax(node: Node, ctx: LowerCtx): void {
   const [xName, yName] = [node.inputs[0]!, node.outputs[0]!];
   codes(ctx, node, xName);
   codes(ctx, node, yName);
   const p = softmaxIntParams(ctx.type(xName), ctx.type(yName));
   const shape = ctx.shape(xName, node);
-  const v = softmaxView(node, shape, opset);
+  const v = softmaxView(node, shape, ctx.opset);
   const g = ctx.geo;
   const lanes = g.lanes;
   const n = v.n;

@@ -131,6 +131,9 @@ export function tiles(n: number, pl: Plane, rows: number, cols: number): Tile[] 
   return out;
 }
 
+/** The opset of a context built without a model: Softmax along one axis (13), Clip bounds as inputs (11). */
+const CURRENT_OPSET = 13;
+
 type Fields<T> = Partial<Omit<T, "op" | "deps" | "layer">>;
 
 /** Loads and the compute instructions that wait for them (`LowerCtx.stages`). */
@@ -155,7 +158,17 @@ export class LowerCtx {
   /** What the next step's loads wait for: nothing (the first step), the last step's stores, or its compute. */
   private after: "start" | "store" | "compute" = "start";
 
-  constructor(readonly graph: Graph, readonly config: NnaConfig, private readonly dims: Readonly<Record<string, number>>) {
+  /**
+   * `opset` is the model's default-domain opset (ir/graph.ts `defaultOpset`), which some ops'
+   * semantics read (Softmax's axis, Clip's bounds); a context built for single routines, without a
+   * model, takes CURRENT_OPSET.
+   */
+  constructor(
+    readonly graph: Graph,
+    readonly config: NnaConfig,
+    private readonly dims: Readonly<Record<string, number>>,
+    readonly opset: number = CURRENT_OPSET,
+  ) {
     this.geo = geometry(config);
   }
 

@@ -9,7 +9,7 @@
  * `LOWERINGS`; an op without one is HW5040.
  */
 import { HwacError } from "../../../ir/errors.js";
-import type { Model, Node } from "../../../ir/graph.js";
+import { defaultOpset, type Model, type Node } from "../../../ir/graph.js";
 import { perTensor } from "../../../ir/quant-params.js";
 import { configHash, DEFAULT_CONFIG, type NnaConfig } from "../config.js";
 import type { IoDType, IoTensor, Program } from "../program.js";
@@ -52,6 +52,7 @@ import { lowerGather } from "./Gather.js";
 import { lowerConcat } from "./Concat.js";
 import { lowerSlice } from "./Slice.js";
 import { lowerPad } from "./Pad.js";
+import { lowerDequantizeLinear } from "./DequantizeLinear.js";
 import { lowerGemm } from "./Gemm.js";
 import { lowerRelu } from "./Relu.js";
 
@@ -68,6 +69,7 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Clip: lowerClip,
   Concat: lowerConcat,
   Conv: lowerConv,
+  DequantizeLinear: lowerDequantizeLinear,
   Div: lowerDiv,
   Elu: lowerElu,
   Erf: lowerErf,
@@ -160,7 +162,7 @@ function ioTensor(ctx: LowerCtx, node: Node, codes: string, name: string, kind: 
 
 export function lowerModel(q: Model, opts: LowerOptions = {}): Program {
   const config = opts.config ?? DEFAULT_CONFIG;
-  const ctx = new LowerCtx(q.graph, config, opts.dims ?? {});
+  const ctx = new LowerCtx(q.graph, config, opts.dims ?? {}, defaultOpset(q));
   const host = hostBoundary(q.graph);
   const onHost = new Set([...host.before, ...host.after]);
   const crossings = new Map([...host.inputs, ...host.outputs].map((c) => [c.node, c]));

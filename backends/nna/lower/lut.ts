@@ -18,15 +18,6 @@ import { codes, lowerElementwise, unsupported, type LaneOp } from "./elementwise
 
 const CODES = 256;
 
-/**
- * The opset the node's integer semantics assume. The lowering sees the graph, not the model's
- * opset imports; the one table op that reads the opset is Clip, whose form tells it: bounds as
- * attributes before opset 11, as inputs since.
- */
-function formOpset(node: Node): number {
-  return "min" in node.attrs || "max" in node.attrs ? 10 : 11;
-}
-
 /** The output code for every code of activation `x` (index code + 128), by the op's `runInt`; the other inputs are constants. */
 function codeTable(node: Node, ctx: LowerCtx, x: string): Int32Array {
   const def = findOp(node.domain, node.op);
@@ -43,7 +34,7 @@ function codeTable(node: Node, ctx: LowerCtx, x: string): Int32Array {
   const [y] = def.runInt(inputs, {
     node,
     attrs: attrsOf(node),
-    opset: formOpset(node),
+    opset: ctx.opset,
     runSubgraph: () => {
       throw unsupported(node, "subgraphs are not lowered");
     },
