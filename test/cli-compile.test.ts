@@ -42,7 +42,7 @@ describe("hwac compile --target nna", () => {
     const r = await hwac("compile", join(MLP, "model.onnx"), "--target", "nna", "--calib", join(MLP, "calib"), "-o", dir,
       "--eval", join(MLP, "test_data_set_0"), "--labels", join(MLP, "test_data_set_0/labels.pb"), "--quiet");
     expect(r.code, r.err).toBe(0);
-    expect(readdirSync(dir).sort()).toEqual(["config.json", "float.onnx", "model.hir", "model.nnab", "model.nnas", "program.json", "report.json"]);
+    expect(readdirSync(dir).sort()).toEqual(["config.json", "float.onnx", "model.hir", "model.nnab", "model.nnas", "model.probes.json", "program.json", "report.json"]);
     const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
     expect(report.shapes).toEqual(["x: [1,64]"]);
     expect(report.accuracy).toEqual({ float: 0.9675, quantized: 0.9675, n: 400 });
@@ -59,20 +59,20 @@ describe("hwac compile --target nna", () => {
     expect(readTensorFile(join(out, "output_0.pb")).tensor.dtype).toBe("float32");
   });
 
-  it("verify is bit-exact, and fails naming the output when one instruction field is corrupted", async () => {
+  it("verify is bit-exact, and fails naming the first differing layer when one instruction field is corrupted", async () => {
     const ok = await hwac("verify", dir, "--inputs", join(MLP, "test_data_set_0"));
     expect([ok.code, ok.out]).toEqual([0, "identical: 4000 values over 400 item(s) equal the integer reference bit for bit (nna)\n"]);
     const bad = join(tmp.dir, "mlp-bad");
     cpSync(dir, bad, { recursive: true });
     const p = decodeProgram(new Uint8Array(readFileSync(join(bad, "model.nnab"))));
-    const requant = p.insns.map((i) => i.op === "vec" && i.fn === "requant").lastIndexOf(true);
+    const requant = p.insns.findIndex((i) => i.op === "vec" && i.fn === "requant");
     const insn = p.insns[requant]!;
     if (insn.op !== "vec") throw new Error("unreachable");
-    p.insns[requant] = { ...insn, imm: insn.imm + 1 }; // the output zero point of the last layer
+    p.insns[requant] = { ...insn, imm: insn.imm + 1 }; // the output zero point of the first layer
     writeFileSync(join(bad, "model.nnab"), encodeProgram(p));
     const r = await hwac("verify", bad, "--inputs", join(MLP, "test_data_set_0"));
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/HW6030.*differs from the integer reference: item 0: .*'logits_q'.* first differs at element 0 \[0, 0\]: program -?\d+, reference -?\d+/s);
+    expect(r.err).toMatch(/HW6030.*differs from the integer reference: item 0: layer '\/0\/Gemm' \(value '\/1\/Relu_output_0'\) first differs at element \d+ \[0, \d+\]: program -?\d+, reference -?\d+; output 'logits' is affected/s);
   });
 
   it("builds byte-identical folders in two processes, for both targets", () => {

@@ -10,7 +10,7 @@ import { runQuantized } from "../../ir/interpret.js";
 import type { Tensor } from "../../ir/tensor.js";
 import { DEFAULT_CONFIG, parseConfig, type NnaConfig } from "../../backends/nna/config.js";
 import { estimateCycles, type CycleStats } from "../../backends/nna/cycles.js";
-import { lowerModel } from "../../backends/nna/lower/index.js";
+import { lowerWithProbes, type Probe } from "../../backends/nna/lower/index.js";
 import { decodeProgram, encodeProgram, type Program } from "../../backends/nna/program.js";
 import { printProgram } from "../../backends/nna/asm/index.js";
 import { simulate } from "../../backends/nna/sim/index.js";
@@ -60,13 +60,14 @@ function convUtilization(model: Model, stats: CycleStats): number | null {
 }
 
 export function compileNna(model: Model, config: NnaConfig = DEFAULT_CONFIG): TargetProgram {
-  const program = lowerModel(model, { config });
+  const { program, probes } = lowerWithProbes(model, { config });
   const stats = estimateCycles(program, config);
   return {
     model,
     files: new Map<string, Uint8Array | string>([
       ["model.nnab", encodeProgram(program)],
       ["model.nnas", printProgram(program)],
+      ["model.probes.json", JSON.stringify(probes, null, 1) + "\n"],
       ["config.json", JSON.stringify(config, null, 1) + "\n"],
     ]),
     stats: {
@@ -93,6 +94,8 @@ export interface NnaFolder {
   program: Program;
   config: NnaConfig;
   batching: Batching;
+  /** Where each value sits in DRAM (`model.probes.json`), for naming the first differing layer. */
+  probes: Probe[];
 }
 
 export function readNnaFolder(dir: string, config?: NnaConfig): NnaFolder {
@@ -106,7 +109,14 @@ export function readNnaFolder(dir: string, config?: NnaConfig): NnaFolder {
   } catch (e) {
     throw new HwacError("HW5001", `the NNA config is not JSON: ${(e as Error).message}`, { file: cfgPath });
   }
-  return { model, program, config: config ?? parseConfig(json, cfgPath), batching: readManifest(dir).batch };
+  const probesPath = programFile(dir, "model.probes.json");
+  let probes: Probe[];
+  try {
+    probes = JSON.parse(readFileSync(probesPath, "utf8")) as Probe[];
+  } catch (e) {
+    throw new HwacError("HW6021", `model.probes.json is not JSON: ${(e as Error).message}`, { file: probesPath });
+  }
+  return { model, program, config: config ?? parseConfig(json, cfgPath), batching: readManifest(dir).batch, probes };
 }
 
 export interface NnaRun {
@@ -136,6 +146,35 @@ export function simulateNna(f: NnaFolder, feeds: ReadonlyMap<string, Tensor>, op
   return { outputs, cycles, items };
 }
 
+/**
+ * The first element where a probed value's int8 codes in DRAM differ from the reference's, or
+ * undefined (also for values whose layout cannot be read back element by element).
+ */
+function layerDifference(p: Probe, model: Model, dram: Uint8Array, ref: ReadonlyMap<string, Tensor>): Omit<Difference, "item" | "output"> | undefined {
+  const want = ref.get(p.value);
+  if (!want || want.dtype !== "int8") return undefined;
+  const n = want.data.length;
+  const codes = new Int8Array(dram.buffer, dram.byteOffset, dram.byteLength);
+  const got = new Int8Array(n);
+  if (p.layout === "dense") {
+    if (p.rows * p.cols !== n) return undefined;
+    got.set(codes.subarray(p.addr, p.addr + n));
+  } else {
+    // nhwc: element (image, channel, pixel) of the value at byte (image·pixels + pixel)·cols + channel.
+    const images = want.shape[0] ?? 1;
+    const channels = p.channels ?? 0;
+    const pixels = n / Math.max(1, images * channels);
+    if (!channels || !Number.isInteger(pixels) || images * pixels !== p.rows) return undefined;
+    for (let i = 0; i < images; i++) {
+      for (let c = 0; c < channels; c++) {
+        for (let q = 0; q < pixels; q++) got[(i * channels + c) * pixels + q] = codes[p.addr + (i * pixels + q) * p.cols + c]!;
+      }
+    }
+  }
+  const d = firstDifference({ dtype: "int8", shape: want.shape, data: got }, want);
+  return d && { value: p.value, layer: p.node, ...d };
+}
+
 export interface VerifyResult {
   items: number;
   /** Output elements compared. */
@@ -162,7 +201,11 @@ export function verifyNna(f: NnaFolder, feeds: ReadonlyMap<string, Tensor>): Ver
       if (!want || !got) throw new HwacError("HW5041", `output '${t.name}' is not computed by the program`);
       elements += want.data.length;
       const d = firstDifference(got, want);
-      if (d !== undefined) return { items: k + 1, elements, difference: { item: k, output: t.name, value: value!, ...d } };
+      if (d === undefined) continue;
+      // Name the first layer, in graph order, whose codes in DRAM differ from the reference's.
+      const first = f.probes.map((p) => layerDifference(p, f.model, sim.machine.dram, ref)).find((x) => x !== undefined);
+      const at = first ?? { value: value!, ...d };
+      return { items: k + 1, elements, difference: { item: k, output: t.name, ...at } };
     }
   }
   return { items: items.length, elements };

@@ -99,7 +99,7 @@ const VERIFIED: [string, number, string[]][] = [
 describe("fixture models on the NNA", () => {
   it.each(VERIFIED)("%s at W%iA8: bit-exact on every data set, and end to end through the host", (name, bits, io) => {
     const { c, tests } = compileFixture(name, bits);
-    const folder: NnaFolder = { model: c.program.model, program: decodeProgram(c.files.get("model.nnab") as Uint8Array), config: DEFAULT_CONFIG, batching: c.batching };
+    const folder: NnaFolder = { model: c.program.model, program: decodeProgram(c.files.get("model.nnab") as Uint8Array), config: DEFAULT_CONFIG, batching: c.batching, probes: JSON.parse(c.files.get("model.probes.json") as string) };
     expect(folder.program.tensors.map((t) => t.name)).toEqual(io);
     for (const set of tests) {
       const feeds = cut(c.quantized.float, set, ITEMS[bits]!);

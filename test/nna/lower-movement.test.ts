@@ -270,7 +270,7 @@ describe("the host's float ends", () => {
     expect(q.graph.nodes.map((n) => n.op)).toEqual(["Pow", "QuantizeLinear", "Gemm", "Sigmoid", "DequantizeLinear", "Sqrt"]);
     const program = lowerModel(q);
     expect(program.tensors.map((t) => [t.name, t.kind])).toEqual([["p", "input"], ["s", "output"]]);
-    const folder = { model: q, program, config: DEFAULT_CONFIG, batching: NO_BATCHING };
+    const folder = { model: q, program, config: DEFAULT_CONFIG, batching: NO_BATCHING, probes: [] };
     expect(verifyNna(folder, sets[1]!)).toEqual({ items: 1, elements: 28 });
     const out = simulateNna(folder, sets[1]!).outputs;
     const ref = runQuantized(q, sets[1]!);

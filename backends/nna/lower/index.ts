@@ -14,7 +14,7 @@ import { perTensor } from "../../../ir/quant-params.js";
 import { configHash, DEFAULT_CONFIG, type NnaConfig } from "../config.js";
 import type { IoDType, IoTensor, Program } from "../program.js";
 import { hostBoundary } from "./boundary.js";
-import { featureMap, LowerCtx, nhwcLanes } from "./context.js";
+import { featureMap, LowerCtx, nhwcLanes, type Layout } from "./context.js";
 import { DIRECT_CHANNELS, lowerConv } from "./Conv.js";
 import { lowerMaxPool } from "./MaxPool.js";
 import { lowerAveragePool } from "./AveragePool.js";
@@ -161,6 +161,26 @@ function ioTensor(ctx: LowerCtx, node: Node, codes: string, name: string, kind: 
 }
 
 export function lowerModel(q: Model, opts: LowerOptions = {}): Program {
+  return lowerWithProbes(q, opts).program;
+}
+
+/**
+ * Where a value computed on the NNA sits in DRAM after the run: DRAM is never handed out twice,
+ * so a finished program still holds every activation, and `hwac verify` reads them to name the
+ * first layer that differs from the reference.
+ */
+export interface Probe {
+  readonly value: string;
+  readonly node: string;
+  readonly addr: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly layout: Layout;
+  readonly channels?: number;
+}
+
+/** The program and the DRAM placement of every value its lowerings produced, in graph order. */
+export function lowerWithProbes(q: Model, opts: LowerOptions = {}): { program: Program; probes: Probe[] } {
   const config = opts.config ?? DEFAULT_CONFIG;
   const ctx = new LowerCtx(q.graph, config, opts.dims ?? {}, defaultOpset(q));
   const host = hostBoundary(q.graph);
@@ -179,7 +199,18 @@ export function lowerModel(q: Model, opts: LowerOptions = {}): Program {
     }
   }
   ctx.finish();
-  return {
+  const probes: Probe[] = [];
+  const producer = new Map(q.graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  for (const node of q.graph.nodes) {
+    if (onHost.has(node) || crossings.has(node)) continue;
+    // A node fused into its producer (a Relu into its Gemm's clamp) is computed by that layer.
+    const layer = ctx.fused.has(node) ? (producer.get(node.inputs[0]!) ?? node) : node;
+    for (const value of node.outputs) {
+      const b = value ? ctx.buffers.get(value) : undefined;
+      if (b) probes.push({ value, node: layer.name, addr: b.addr, rows: b.rows, cols: b.cols, layout: b.layout, ...(b.channels === undefined ? {} : { channels: b.channels }) });
+    }
+  }
+  const program: Program = {
     configHash: configHash(config),
     dramBytes: ctx.dramBytes,
     tensors: [...inputs, ...outputs],
@@ -187,4 +218,5 @@ export function lowerModel(q: Model, opts: LowerOptions = {}): Program {
     segments: ctx.segments,
     insns: ctx.insns,
   };
+  return { program, probes };
 }
