@@ -54,6 +54,7 @@ import { lowerSlice } from "./Slice.js";
 import { lowerPad } from "./Pad.js";
 import { lowerDequantizeLinear } from "./DequantizeLinear.js";
 import { lowerGemm } from "./Gemm.js";
+import { lowerTranspose } from "./Transpose.js";
 import { lowerRelu } from "./Relu.js";
 
 export { LowerCtx, type Buffer } from "./context.js";
@@ -105,6 +106,7 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Sub: lowerSub,
   Swish: lowerSwish,
   Tanh: lowerTanh,
+  Transpose: lowerTranspose,
   Unsqueeze: lowerReshape,
 };
 
