@@ -41,7 +41,7 @@ export async function benchTargets(fixture: string, inputShapes: Map<string, num
     const nna = compileTimed(q, data.sets, { target: "nna", inputShapes });
     try {
       const f = readNnaFolder(nna.path);
-      const item = splitItems(f.model, f.batching, new Map(f.model.graph.inputs.map((i) => [i.name, first.get(i.name)!])))[0]!;
+      const item = splitItems(f.model, f.batching, first)[0]!;
       const macs = macsOf(q.float, item);
       const simMs = await time(() => simulateNna(f, item));
       const qdq = toQdq(q.model);
@@ -65,11 +65,12 @@ export async function benchTargets(fixture: string, inputShapes: Map<string, num
   const aimc = compileTimed(q, data.sets, { target: "aimc", inputShapes, aimcConfig: profileConfig("standard") });
   try {
     const f = readAimcFolder(aimc.path);
-    const item = splitItems(f.program.model, f.batching, new Map(f.program.model.graph.inputs.map((i) => [i.name, first.get(i.name)!])))[0]!;
+    // Every source input (a frozen sample rate too): onnxruntime runs the source model.
+    const item = splitItems(f.program.model, f.batching, first)[0]!;
     const macs = macsOf(q.float, item);
     const simMs = await time(() => simulateAimcFolder(f, item, { config: f.config, seed: 1 }));
     const session = await ortSession(join(fixture, "model.onnx"));
-    const ortMs = await time(() => session.run(ortFeeds(q.float, item)));
+    const ortMs = await time(() => session.run(ortFeeds(model, item)));
     const stats = aimc.report["aimc"] as Record<string, number>;
     out["aimc"] = {
       compileMs: aimc.ms,
