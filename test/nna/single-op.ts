@@ -12,7 +12,7 @@ import { runQuantized } from "../../ir/interpret.js";
 import { xorshift32 } from "../../ir/numeric.js";
 import { tensor, type Tensor } from "../../ir/tensor.js";
 import { staticize } from "../../src/pipeline.js";
-import { defaultConfig } from "../../src/quant/config.js";
+import { defaultConfig, type Scheme } from "../../src/quant/config.js";
 import { quantize } from "../../src/quant/index.js";
 
 /** Seeded float32 values uniform in [lo, hi). */
@@ -68,13 +68,17 @@ export interface NnaCheck {
 }
 
 /**
- * Quantizes `g` (weights of `weightBits`), lowers it for `config`, simulates it on the first
- * set and expects every output to equal the integer reference's codes.
+ * Quantizes `g` (weights of `weightBits`, the rest of the scheme from `scheme`: a codebook weight
+ * format, say), lowers it for `config`, simulates it on the first set and expects every output to
+ * equal the integer reference's codes.
  */
-export function checkOnNna(g: Graphlet, opts: { seed?: number; weightBits?: number; config?: NnaConfig; sets?: Map<string, Tensor>[] } = {}): NnaCheck {
+export function checkOnNna(
+  g: Graphlet,
+  opts: { seed?: number; weightBits?: number; scheme?: Partial<Scheme>; config?: NnaConfig; sets?: Map<string, Tensor>[] } = {},
+): NnaCheck {
   const model = floatModel(g);
   const sets = opts.sets ?? randomSets(g, opts.seed ?? 1);
-  const quantized = quantize(model, sets, { config: defaultConfig({ weightBits: opts.weightBits ?? 8 }) }).model;
+  const quantized = quantize(model, sets, { config: defaultConfig({ ...opts.scheme, weightBits: opts.weightBits ?? 8 }) }).model;
   const q = staticize(quantized, { inputShapes: new Map(Object.entries(g.inputs)) }).model;
   const ref = runQuantized(q, sets[0]!, { keepAll: true });
   const program = lowerModel(q, opts.config ? { config: opts.config } : {});

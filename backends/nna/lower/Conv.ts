@@ -14,11 +14,13 @@
  * accumulators start as the bias, each weight column adds one GEMM per 32 K blocks, and the
  * requantized pixels go to the output's nhwc buffer.
  *
- * Weights: per output column (16 channels, 32 in int4 mode) only the K blocks that are not all
- * zero are stored, in kb order, and the GEMM masks skip the others, so grouped and depthwise
- * convolutions (block-diagonal weights) and padded channels cost no array cycles. When the blocks
- * do not fit the wgt scratchpad at once they are loaded piece by piece within each tile (steps
- * without a store), the tile's im2col staying in inp.
+ * Weights (pack.ts): per output column (16 channels, 32 in int4 mode) only the K blocks that are
+ * not all zero are stored, in kb order, and the GEMM masks skip the others, so grouped and
+ * depthwise convolutions (block-diagonal weights) and padded channels cost no array cycles.
+ * Few-level weights are stored as codebook indices, expanded by `load.wgt mode=cb2|cb4` through
+ * tables that the first tile loads into lut, when that loads no slower. When the blocks do not
+ * fit the wgt scratchpad at once they are loaded piece by piece within each tile (steps without a
+ * store), the tile's im2col staying in inp.
  */
 import { HwacError } from "../../../ir/errors.js";
 import type { Node } from "../../../ir/graph.js";
@@ -28,7 +30,7 @@ import { attrsOf } from "../../../ir/op.js";
 import { MAX_K_BLOCKS, type Insn, type Load } from "../isa.js";
 import { nhwcPitch } from "../program.js";
 import { featureMap, nhwcLanes, plane, tiles, type LowerCtx, type Plane, type Stage, type Tile } from "./context.js";
-import { columnLanes, packParams, packWeights } from "./pack.js";
+import { columnLanes, packParams, packWeights, storeBlocks, tableLoads, weightImage, weightLoads, type Unit, type WeightImage } from "./pack.js";
 import { nhwcCopy } from "./Reshape.js";
 import { fusedRelu } from "./Relu.js";
 
@@ -83,55 +85,6 @@ function inside(o0: number, count: number, stride: number, shift: number, size: 
   return [first, Math.max(first, at(size))];
 }
 
-/**
- * One GEMM: weight column `col`, K blocks kb0 .. kb0 + kBlocks of kernel tap `tap` with `mask`;
- * `blocks` of them stored, from stored block `at` on.
- */
-interface Unit {
-  readonly col: number;
-  readonly tap: number;
-  readonly kb0: number;
-  readonly kBlocks: number;
-  readonly mask: number;
-  readonly blocks: number;
-  readonly at: number;
-}
-
-/**
- * The stored weight blocks (all-zero ones left out) and the GEMMs over them: per column and tap
- * (so that a tap's GEMMs can start as soon as its loads land), at most `width` K blocks each so
- * that one always fits the wgt scratchpad.
- */
-function packConv(ctx: LowerCtx, taps: number, sources: number, n: number, int4: boolean, width: number, at: (k: number, n: number) => number): { data: Uint8Array; units: Unit[] } {
-  const g = ctx.geo;
-  const kBlocks = taps * sources;
-  const full = packWeights(g, { k: kBlocks * g.vecBytes, n, int4 }, at);
-  const cols = Math.ceil(n / columnLanes(g, int4));
-  const kept = new Uint8Array(full.length);
-  const units: Unit[] = [];
-  let stored = 0;
-  for (let col = 0; col < cols; col++) {
-    for (let tap = 0; tap < taps; tap++) {
-      for (let kb0 = tap * sources; kb0 < (tap + 1) * sources; kb0 += width) {
-        const count = Math.min(width, (tap + 1) * sources - kb0);
-        let mask = 0;
-        let blocks = 0;
-        for (let b = 0; b < count; b++) {
-          const from = (col * kBlocks + kb0 + b) * g.blockBytes;
-          const block = full.subarray(from, from + g.blockBytes);
-          if (!block.some((v) => v !== 0)) continue;
-          kept.set(block, (stored + blocks) * g.blockBytes);
-          mask += 2 ** b;
-          blocks++;
-        }
-        if (blocks > 0) units.push({ col, tap, kb0, kBlocks: count, mask, blocks, at: stored });
-        stored += blocks;
-      }
-    }
-  }
-  return { data: kept.slice(0, stored * g.blockBytes), units };
-}
-
 /** Consecutive units whose blocks fit the wgt scratchpad together, and where their blocks start in the stored ones. */
 interface Piece {
   readonly units: Unit[];
@@ -165,7 +118,7 @@ interface Conv {
   readonly perCol: number;
   readonly units: readonly Unit[];
   readonly parts: readonly Piece[];
-  readonly wAddr: number;
+  readonly weights: WeightImage;
   readonly pAddr: number;
   readonly yAddr: number;
   /** Output channels rounded up to the nhwc pitch. */
@@ -204,26 +157,31 @@ export function lowerConv(node: Node, ctx: LowerCtx): void {
   const [cg, mg] = [c / group, m / group];
   const wd = w.data as Int8Array;
   // K row kb·lanes + j is tap ⌊kb / S⌋ of source kb mod S's lane j; weights across groups are zero.
-  const { data, units } = packConv(ctx, taps, src.count, m, int4, Math.min(MAX_K_BLOCKS, g.wgtBlocks), (k, o) => {
+  const kBlocks = taps * src.count;
+  const full = packWeights(g, { k: kBlocks * g.vecBytes, n: m, int4 }, (k, o) => {
     const kb = Math.floor(k / lanes);
     const ch = src.channel(kb % src.count, k % lanes);
     const gi = Math.floor(o / mg);
     if (ch < 0 || Math.floor(ch / cg) !== gi) return 0;
     return wd[(o * cg + ch - gi * cg) * taps + Math.floor(kb / src.count)]!;
   });
+  // GEMMs per column and tap, so that a tap's GEMMs can start as soon as its loads land.
+  const blocks = storeBlocks(g, full, kBlocks, src.count, Math.min(MAX_K_BLOCKS, g.wgtBlocks));
+  const parts = pieces(blocks.units, g.wgtBlocks);
+  // The tables of every column stay in lut for the whole layer; each piece is loaded once per tile.
+  const cols = blocks.colStart.length - 1;
+  const weights = weightImage(ctx, blocks, int4, (img) => [...tableLoads(ctx, img, 0, cols), ...parts.flatMap((part) => weightLoads(ctx, img, part.offset, part.offset + part.blocks, 0))]);
   const perCol = columnLanes(g, int4) / lanes;
   const pitch = nhwcPitch(m);
   const vecs = Math.max(Math.ceil(m / (perCol * lanes)) * perCol, pitch / lanes);
   const conv: Conv = {
-    node, src, pl, lanes, taps, int4, vecs, perCol, units, parts: pieces(units, g.wgtBlocks), pitch, izp: p.aZero,
-    wAddr: data.length > 0 ? ctx.constant(data) : 0,
+    node, src, pl, lanes, taps, int4, vecs, perCol, units: blocks.units, parts, pitch, izp: p.aZero, weights,
     pAddr: ctx.constant(packParams(g, vecs, bias?.data as Int32Array | undefined, p.requant)),
     yAddr: ctx.featureBuffer(relu ? relu.node.outputs[0]! : node.outputs[0]!, n * pl.oh * pl.ow, m).addr,
     requant: { zOut: p.requant.zOut, lo: relu ? Math.max(p.requant.lo, relu.floor) : p.requant.lo, hi: p.requant.hi },
   };
 
   // Output pixels per tile: im2col in inp, accumulators after the constants in acc, pixels in out.
-  const kBlocks = taps * src.count;
   const tile = Math.min(Math.floor(g.inpVectors / kBlocks), Math.floor((g.accVectors - 3 * vecs) / vecs), Math.floor(g.outBytes / (vecs * lanes)), VEC_MAX);
   if (tile < 1) throw unsupported(node, `one output pixel (${kBlocks} K blocks, ${m} channels) does not fit the scratchpads`);
   const [tr, tc] = tile >= pl.ow ? [Math.min(pl.oh, Math.floor(tile / pl.ow)), pl.ow] : [1, tile];
@@ -237,12 +195,14 @@ export function lowerConv(node: Node, ctx: LowerCtx): void {
  * weight pieces are loaded in turn, one step each.
  */
 function convTile(ctx: LowerCtx, cv: Conv, tile: Tile, first: boolean): void {
-  const g = ctx.geo;
   const tp = tile.rows * tile.cols;
   const accBase = 3 * cv.vecs;
   const rowBytes = cv.vecs * cv.lanes;
-  const params = ctx.load({ mem: "acc", mode: "i32", dram: cv.pAddr, xSize: 3 * cv.vecs, xStride: 4 * cv.lanes });
-  const weights = (part: Piece) => ctx.load({ mem: "wgt", mode: cv.int4 ? "i4" : "i8", dram: cv.wAddr + part.offset * g.blockBytes, xSize: part.blocks, xStride: g.blockBytes });
+  const params = [
+    ctx.load({ mem: "acc", mode: "i32", dram: cv.pAddr, xSize: 3 * cv.vecs, xStride: 4 * cv.lanes }),
+    ...tableLoads(ctx, cv.weights, 0, cv.weights.blocks.colStart.length - 1),
+  ];
+  const weights = (part: Piece) => weightLoads(ctx, cv.weights, part.offset, part.offset + part.blocks, 0);
   const gemm = (u: Unit, part: Piece) => ctx.gemm({
     mode: cv.int4 ? "i4" : "i8", acc: accBase + u.col * cv.perCol, inp: u.kb0 * tp, wgt: u.at - part.offset, rows: tp,
     kBlocks: u.kBlocks, mask: u.mask, inpStride: 1, inpKStride: tp, accStride: cv.vecs, izp: cv.izp,
@@ -258,7 +218,7 @@ function convTile(ctx: LowerCtx, cv: Conv, tile: Tile, first: boolean): void {
 
   if (cv.parts.length > 1) {
     cv.parts.forEach((part, i) => {
-      const loads = [...(first && i === 0 ? [params] : []), ...(i === 0 ? Array.from({ length: cv.taps }, (_, t) => tapLoads(t)).flat() : []), weights(part)];
+      const loads = [...(first && i === 0 ? params : []), ...(i === 0 ? Array.from({ length: cv.taps }, (_, t) => tapLoads(t)).flat() : []), ...weights(part)];
       const compute = [...(i === 0 ? [init] : []), ...part.units.map((u) => gemm(u, part))];
       const last = i === cv.parts.length - 1;
       ctx.step(loads, last ? [...compute, requant] : compute, last ? store : []);
@@ -267,11 +227,11 @@ function convTile(ctx: LowerCtx, cv: Conv, tile: Tile, first: boolean): void {
   }
   const part = cv.parts[0]!;
   const stages: Stage[] = [];
-  let loads: Insn[] = first ? [params, ...(part.blocks > 0 ? [weights(part)] : [])] : [];
+  let loads: Insn[] = first ? [...params, ...weights(part)] : [];
   let compute: Insn[] = [init];
   for (let t = 0; t < cv.taps; t++) {
     loads.push(...tapLoads(t));
-    compute.push(...part.units.filter((u) => u.tap === t).map((u) => gemm(u, part)));
+    compute.push(...part.units.filter((u) => Math.floor(u.kb0 / cv.src.count) === t).map((u) => gemm(u, part)));
     if (t === cv.taps - 1) compute.push(requant);
     // A tap whose weights are all zero joins the next stage.
     if (compute.length > 0) {

@@ -11,9 +11,14 @@
  * per output row — and then the rows' accumulators at 3L, row stride L, so that channel 16v + j is
  * lane j of vector v in every region.
  *
- * Tiling: weight columns (16 channels, 32 in int4 mode) in groups that fit the wgt scratchpad,
- * and within a group rows in tiles that fit inp, acc and out; K is summed by GEMMs of at most 32
- * blocks each into the same accumulators.
+ * Weights (pack.ts): per column, the all-zero K blocks are not stored and the GEMM masks skip
+ * them (a sparse layer costs fewer array cycles and bytes), and few-level weights are stored as
+ * codebook indices that `load.wgt mode=cb2|cb4` expands through tables in lut, when that loads
+ * no slower.
+ *
+ * Tiling: weight columns (16 channels, 32 in int4 mode) in groups whose stored blocks fit the wgt
+ * scratchpad (and whose tables fit lut), and within a group rows in tiles that fit inp, acc and
+ * out; K is summed by GEMMs of at most 32 blocks each into the same accumulators.
  */
 import { HwacError } from "../../../ir/errors.js";
 import type { Node } from "../../../ir/graph.js";
@@ -21,8 +26,9 @@ import { productParams } from "../../../ir/kernels/requant.js";
 import { attrsOf } from "../../../ir/op.js";
 import { numel } from "../../../ir/tensor.js";
 import { MAX_K_BLOCKS, type Insn } from "../isa.js";
+import type { Geometry } from "../config.js";
 import type { LowerCtx } from "./context.js";
-import { columnLanes, packParams, packWeights } from "./pack.js";
+import { columnLanes, packParams, packWeights, storeBlocks, tableLoads, weightImage, weightLoads, type WeightImage } from "./pack.js";
 import { fusedRelu } from "./Relu.js";
 import { denseCopy, gemmRows } from "./Reshape.js";
 
@@ -76,44 +82,44 @@ export function lowerGemm(node: Node, ctx: LowerCtx): void {
   const vecs = cols * perCol;
   const wd = w.data as Int8Array;
   const weight = transB ? (i: number, j: number) => wd[j * k + i]! : (i: number, j: number) => wd[i * n + j]!;
-  const wAddr = ctx.constant(packWeights(g, { k: aRows.k, n, int4 }, (i, j) => {
+  const full = packWeights(g, { k: aRows.k, n, int4 }, (i, j) => {
     const from = aRows.column(i);
     return from < 0 ? 0 : weight(from, j);
-  }));
+  });
+  const blocks = storeBlocks(g, full, kBlocks, kBlocks, MAX_K_BLOCKS);
+  const cs = blocks.colStart;
+  const groupLoads = (img: WeightImage, [c0, c1]: readonly [number, number]) => [...tableLoads(ctx, img, c0, c1), ...weightLoads(ctx, img, cs[c0]!, cs[c1]!, c0)];
+  const image = weightImage(ctx, blocks, int4, (img) => columnGroups(g, img).flatMap((group) => groupLoads(img, group)));
   const pAddr = ctx.constant(packParams(g, vecs, bias?.data as Int32Array | undefined, p.requant));
   const y = ctx.activation(yName, m, n);
 
-  const groupCols = Math.min(cols, Math.floor(g.wgtBlocks / kBlocks));
   const accBase = 3 * vecs;
   const tile = Math.min(m, Math.floor(g.inpVectors / kBlocks), Math.floor((g.accVectors - accBase) / vecs), Math.floor(g.outBytes / (g.lanes * vecs)), VEC_MAX);
-  if (groupCols < 1 || tile < 1 || vecs > VEC_MAX) {
+  const widest = Math.max(...cs.slice(1).map((s, c) => s - cs[c]!));
+  if (widest > g.wgtBlocks || tile < 1 || vecs > VEC_MAX) {
     throw unsupported(node, `a [${m}, ${k}] × [${k}, ${n}] product does not fit the scratchpads even one row and one weight column at a time`);
   }
 
   let first = true;
-  for (let c0 = 0; c0 < cols; c0 += groupCols) {
-    const c1 = Math.min(cols, c0 + groupCols);
+  for (const [c0, c1] of columnGroups(g, image)) {
     const [v0, nv] = [c0 * perCol, (c1 - c0) * perCol];
+    const units = blocks.units.filter((u) => u.col >= c0 && u.col < c1);
     for (let r0 = 0; r0 < m; r0 += tile) {
       const rows = Math.min(tile, m - r0);
       const loads: Insn[] = [];
       if (first) loads.push(ctx.load({ mem: "acc", mode: "i32", dram: pAddr, xSize: 3 * vecs, xStride: 4 * g.lanes }));
-      if (r0 === 0) loads.push(ctx.load({ mem: "wgt", mode: int4 ? "i4" : "i8", dram: wAddr + c0 * kBlocks * g.blockBytes, xSize: (c1 - c0) * kBlocks, xStride: g.blockBytes }));
+      if (r0 === 0) loads.push(...groupLoads(image, [c0, c1]));
       loads.push(ctx.load({ mem: "inp", dram: a.addr + r0 * aRows.k, ySize: rows, xSize: kBlocks, yStride: aRows.k, xStride: g.vecBytes }));
       first = false;
 
       const compute: Insn[] = [
         // Each accumulator row starts as the bias (broadcast over rows: srcrow = 0).
         ctx.vec({ fn: "add", dst: accBase + v0, src: v0, rows, cols: nv, dstRowStride: vecs, dstColStride: 1, srcColStride: 1, useImm: true }),
+        ...units.map((u) => ctx.gemm({
+          mode: int4 ? "i4" : "i8", acc: accBase + u.col * perCol, inp: u.kb0, wgt: u.at - cs[c0]!, rows,
+          kBlocks: u.kBlocks, mask: u.mask, inpStride: kBlocks, inpKStride: 1, accStride: vecs, izp: p.aZero,
+        })),
       ];
-      for (let c = c0; c < c1; c++) {
-        for (let kb = 0; kb < kBlocks; kb += MAX_K_BLOCKS) {
-          compute.push(ctx.gemm({
-            mode: int4 ? "i4" : "i8", acc: accBase + c * perCol, inp: kb, wgt: (c - c0) * kBlocks + kb, rows,
-            kBlocks: Math.min(MAX_K_BLOCKS, kBlocks - kb), inpStride: kBlocks, inpKStride: 1, accStride: vecs, izp: p.aZero,
-          }));
-        }
-      }
       const rowBytes = g.lanes * vecs;
       compute.push(ctx.vec({
         fn: "requant", src: accBase + v0, srcRowStride: vecs, srcColStride: 1, src2: vecs + 2 * v0, src2ColStride: 2, rows, cols: nv,
@@ -124,4 +130,19 @@ export function lowerGemm(node: Node, ctx: LowerCtx): void {
       ctx.step(loads, compute, store);
     }
   }
+}
+
+/** Consecutive weight columns [c0, c1) whose stored blocks fit wgt together and whose tables fit lut. */
+function columnGroups(g: Geometry, img: WeightImage): [number, number][] {
+  const cs = img.blocks.colStart;
+  const cols = cs.length - 1;
+  const lutCols = img.cb?.colEntries ? Math.floor(g.lutEntries / img.cb.colEntries) : cols;
+  const out: [number, number][] = [];
+  for (let c0 = 0; c0 < cols; ) {
+    let c1 = c0 + 1;
+    while (c1 < cols && c1 - c0 < lutCols && cs[c1 + 1]! - cs[c0]! <= g.wgtBlocks) c1++;
+    out.push([c0, c1]);
+    c0 = c1;
+  }
+  return out;
 }
