@@ -253,5 +253,7 @@ export const NO_DEPS: Deps = { popPrev: false, popNext: false, pushPrev: false, 
 /** Elements of an interpolated int16 table (ir/kernels/fixed-point.ts TABLE_SIZE). */
 export const LUT16_ENTRIES = 513;
 export const LUT8_ENTRIES = 256;
+/** VEC's rows and cols fields are 12 bits wide: the most steps of one loop. */
+export const VEC_MAX = 4095;
 /** The mask field's width bounds how many K blocks one GEMM may sum. */
 export const MAX_K_BLOCKS = 32;

@@ -17,6 +17,7 @@
  * by s_x/(count·s_y), the count being the window's divisor with or without pads, so border pixels
  * take other multipliers: one vec.requant per rectangle of output pixels with one divisor.
  */
+import { VEC_MAX } from "../isa.js";
 import { HwacError } from "../../../ir/errors.js";
 import type { Node } from "../../../ir/graph.js";
 import { forwardWindow, readPoolAttrs, type Window } from "../../../ir/kernels/conv-geometry.js";
@@ -28,8 +29,6 @@ import type { Insn, Vec } from "../isa.js";
 import { featureMap, nhwcLanes, plane, tiles, type LowerCtx, type Plane, type Tile } from "./context.js";
 import { nhwcCopy } from "./Reshape.js";
 
-/** VEC's rows and cols fields are 12 bits wide. */
-const VEC_MAX = 4095;
 /** LOAD's pad fields are 8 bits wide. */
 const PAD_MAX = 255;
 /** MaxPool's padding: the lowest int8 code. */

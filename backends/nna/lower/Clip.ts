@@ -17,6 +17,7 @@
  * constant hi as the clamp of the last instruction writing out; a constant lo is applied first,
  * so the order is the reference's and lo > hi collapses onto hi as ONNX's Clip does.
  */
+import { VEC_MAX } from "../isa.js";
 import type { Node, TensorType } from "../../../ir/graph.js";
 import { attrsOf, type IntCtx } from "../../../ir/op.js";
 import { findOp } from "../../../ir/ops/index.js";
@@ -26,8 +27,6 @@ import type { LowerCtx } from "./context.js";
 import { codes, unsupported } from "./elementwise.js";
 import { lowerUnaryTable } from "./lut.js";
 
-/** VEC's rows and cols fields are 12 bits wide. */
-const VEC_MAX = 4095;
 const CODES = 256;
 /** The int8 codes, entry i = i − 128 (lut8's index order). */
 const ALL_CODES = Int8Array.from({ length: CODES }, (_, i) => i - 128);

@@ -27,7 +27,7 @@ import type { Node } from "../../../ir/graph.js";
 import { convKernel, forwardWindow, readWindowAttrs } from "../../../ir/kernels/conv-geometry.js";
 import { convParams } from "../../../ir/kernels/requant.js";
 import { attrsOf } from "../../../ir/op.js";
-import { MAX_K_BLOCKS, type Insn, type Load } from "../isa.js";
+import { MAX_K_BLOCKS, type Insn, type Load, VEC_MAX } from "../isa.js";
 import { nhwcPitch } from "../program.js";
 import { featureMap, nhwcLanes, plane, tiles, type LowerCtx, type Plane, type Stage, type Tile } from "./context.js";
 import { columnLanes, packParams, packWeights, storeBlocks, tableLoads, weightImage, weightLoads, type Unit, type WeightImage } from "./pack.js";
@@ -39,8 +39,6 @@ import { fusedRelu } from "./Relu.js";
  * tap; more are copied to nhwc first (docs/nna-isa.md "Conv" has the measurements).
  */
 export const DIRECT_CHANNELS = 1;
-/** VEC's rows and cols fields are 12 bits wide. */
-const VEC_MAX = 4095;
 /** LOAD's pad fields are 8 bits wide. */
 const PAD_MAX = 255;
 

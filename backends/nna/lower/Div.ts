@@ -16,6 +16,7 @@
  *   its sign, and is 0 for a = z_a, exactly the reference's three cases. Per tile: `vec.sub`
  *   a − z_a, three lookups, `vec.shl` and `vec.add` into the pairs, and `vec.requant` to out.
  */
+import { VEC_MAX } from "../isa.js";
 import { isFloat } from "../../../ir/dtype.js";
 import type { Node } from "../../../ir/graph.js";
 import { divBase, divMultiplier, signedMultiplier, type QType } from "../../../ir/kernels/int-elementwise.js";
@@ -24,7 +25,6 @@ import { numel, toFloat64 } from "../../../ir/tensor.js";
 import type { Insn } from "../isa.js";
 import type { LowerCtx } from "./context.js";
 import { codes, lowerElementwise, unsupported, type Recipe } from "./elementwise.js";
-import { VEC_MAX } from "./lanes.js";
 import { lowerPerCode } from "./lut.js";
 import { fusedRelu } from "./Relu.js";
 

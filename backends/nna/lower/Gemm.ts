@@ -25,15 +25,13 @@ import type { Node } from "../../../ir/graph.js";
 import { productParams } from "../../../ir/kernels/requant.js";
 import { attrsOf } from "../../../ir/op.js";
 import { numel } from "../../../ir/tensor.js";
-import { MAX_K_BLOCKS, type Insn } from "../isa.js";
+import { MAX_K_BLOCKS, type Insn, VEC_MAX } from "../isa.js";
 import type { Geometry } from "../config.js";
 import type { LowerCtx } from "./context.js";
 import { columnLanes, packParams, packWeights, storeBlocks, tableLoads, weightImage, weightLoads, type WeightImage } from "./pack.js";
 import { fusedRelu } from "./Relu.js";
 import { denseCopy, gemmRows } from "./Reshape.js";
 
-/** VEC's rows and cols fields are 12 bits wide. */
-const VEC_MAX = 4095;
 
 function unsupported(node: Node, message: string): HwacError {
   return new HwacError("HW5042", `Gemm on the NNA: ${message}`, { node: node.name, op: node.op });

@@ -24,12 +24,12 @@ import { attrsOf, type IntCtx } from "../../../ir/op.js";
 import { perTensor } from "../../../ir/quant-params.js";
 import { tensor, type Tensor } from "../../../ir/tensor.js";
 import type { Geometry } from "../config.js";
-import { LUT16_ENTRIES, type Insn, type Store, type Vec } from "../isa.js";
+import { LUT16_ENTRIES, type Insn, type Store, type Vec, VEC_MAX } from "../isa.js";
 import type { Buffer, LowerCtx } from "./context.js";
 import { unsupported } from "./elementwise.js";
 import {
   chunkRows, checkShifts, concatBytes, gateGrid, leBytes, loadColumns, PAIR_VECTORS, packGateParams, packGates, packPair, planWeights, PRE_HI,
-  PRE_LO, product, project, requantPre, stateRows, Steps, VEC_MAX, yRows, type Frame, type GateGrid, type Pieces,
+  PRE_LO, product, project, requantPre, stateRows, Steps, yRows, type Frame, type GateGrid, type Pieces,
 } from "./recurrent.js";
 
 const GATES = 4;

@@ -20,11 +20,11 @@
 import type { Node } from "../../../ir/graph.js";
 import { productParams } from "../../../ir/kernels/requant.js";
 import { numel } from "../../../ir/tensor.js";
-import { MAX_K_BLOCKS, type Insn } from "../isa.js";
+import { MAX_K_BLOCKS, type Insn, VEC_MAX } from "../isa.js";
 import type { Buffer, LowerCtx } from "./context.js";
 import { codes, unsupported } from "./elementwise.js";
 import { lowerGemm } from "./Gemm.js";
-import { splatLoad, VEC_MAX } from "./lanes.js";
+import { splatLoad } from "./lanes.js";
 import { fusedRelu } from "./Relu.js";
 import { denseCopy } from "./Reshape.js";
 

@@ -5,14 +5,13 @@
  * `vec.max` over the codes loaded into acc, in the input's layout. A Relu between two different
  * quantizations (on a graph input, say) is a table lookup like the other unary ops.
  */
+import { VEC_MAX } from "../isa.js";
 import { HwacError } from "../../../ir/errors.js";
 import type { Node, TensorType } from "../../../ir/graph.js";
 import { perTensor } from "../../../ir/quant-params.js";
 import type { LowerCtx } from "./context.js";
 import { lowerUnaryTable } from "./lut.js";
 
-/** VEC's cols field is 12 bits wide. */
-const VEC_MAX = 4095;
 
 function sameQuant(a: TensorType, b: TensorType): boolean {
   const [p, q] = [a.quant, b.quant];

@@ -13,13 +13,12 @@
  * stride, so each channel of a tile of pixels is one store (the vector unit cannot move a value
  * across lanes, and a lane is a channel in nhwc but a pixel in dense order).
  */
+import { VEC_MAX } from "../isa.js";
 import { HwacError } from "../../../ir/errors.js";
 import type { Node } from "../../../ir/graph.js";
 import type { Insn, Store } from "../isa.js";
 import { featureMap, type Buffer, type LowerCtx } from "./context.js";
 
-/** VEC's rows and cols fields are 12 bits wide. */
-const VEC_MAX = 4095;
 
 function product(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);

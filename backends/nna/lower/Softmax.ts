@@ -13,6 +13,7 @@
  * they come transposed through the array; rows over an inner axis are read directly, 16 rows of
  * neighbouring positions per vector. Other nhwc layouts are copied to dense first.
  */
+import { VEC_MAX } from "../isa.js";
 import type { Node } from "../../../ir/graph.js";
 import { softmaxIntParams } from "../../../ir/kernels/softmax.js";
 import { attrsOf } from "../../../ir/op.js";
@@ -20,7 +21,7 @@ import { numel } from "../../../ir/tensor.js";
 import type { Insn } from "../isa.js";
 import { featureMap, type Buffer, type LowerCtx } from "./context.js";
 import { codes, unsupported } from "./elementwise.js";
-import { chunkOf, columnsOf, foldRows, gather, isDirect, selectionLoad, slabs, splatLoad, storeElements, VEC_MAX, type Lines } from "./lanes.js";
+import { chunkOf, columnsOf, foldRows, gather, isDirect, selectionLoad, slabs, splatLoad, storeElements, type Lines } from "./lanes.js";
 import { RECIPROCAL_SCRATCH, reciprocalConstants, reciprocalTimes } from "./reciprocal.js";
 import { denseCopy } from "./Reshape.js";
 

@@ -21,6 +21,7 @@
  * Constant operands are prepared at compile time (`Recipe.constant`: a rescaled term, a code
  * minus its zero point, per-element multipliers) and loaded as int32 lanes.
  */
+import { VEC_MAX } from "../isa.js";
 import { HwacError } from "../../../ir/errors.js";
 import type { Node } from "../../../ir/graph.js";
 import { broadcastStrides } from "../../../ir/kernels/broadcast.js";
@@ -32,8 +33,6 @@ import type { Insn, VecFn } from "../isa.js";
 import { featureMap, type Buffer, type LowerCtx } from "./context.js";
 import { fusedRelu } from "./Relu.js";
 
-/** VEC's rows and cols fields are 12 bits wide. */
-const VEC_MAX = 4095;
 /** STORE's xSize field is 16 bits wide. */
 const STORE_MAX = 65535;
 

@@ -15,11 +15,9 @@
  *   single 1 at row 0, column j) into lane j of the element's accumulator: one array cycle per
  *   element, the array otherwise idle in these ops.
  */
-import { MAX_K_BLOCKS, type Insn, type Load, type Store, type Vec } from "../isa.js";
+import { MAX_K_BLOCKS, type Insn, type Load, type Store, type Vec, VEC_MAX } from "../isa.js";
 import type { LowerCtx } from "./context.js";
 
-/** VEC's rows and cols fields are 12 bits wide. */
-export const VEC_MAX = 4095;
 
 /**
  * Lines of int8 codes in DRAM: `blocks` blocks of `count` lines of `length` elements; element x of

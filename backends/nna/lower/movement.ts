@@ -28,6 +28,7 @@
  * fixed distance from its input's (a Gather of one time step of a dense sequence, a Slice of
  * whole images) aliases those bytes and costs nothing.
  */
+import { VEC_MAX } from "../isa.js";
 import { bitWidth, isInteger } from "../../../ir/dtype.js";
 import type { Node, TensorType } from "../../../ir/graph.js";
 import { rescaleParams, type Rescale } from "../../../ir/kernels/int-elementwise.js";
@@ -40,8 +41,6 @@ import { featureMap, nhwcLanes, type Buffer, type LowerCtx } from "./context.js"
 import { packParams } from "./pack.js";
 import { denseCopy, unsupported } from "./Reshape.js";
 
-/** VEC's rows and cols fields are 12 bits wide. */
-const VEC_MAX = 4095;
 /** LOAD's and STORE's sizes and STORE's source stride are 16 bits wide. */
 const DMA_MAX = 65535;
 /** Zero bytes after a constant input: vectors read past a run's last element. */

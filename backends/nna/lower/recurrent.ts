@@ -19,8 +19,6 @@ import type { Buffer, LowerCtx } from "./context.js";
 import { unsupported } from "./elementwise.js";
 import { columnLanes, packParams, packWeights } from "./pack.js";
 
-/** VEC's rows and cols fields are 12 bits wide. */
-export const VEC_MAX = 4095;
 
 /** How a node's gate rows lie in acc and in the weight columns. */
 export interface GateGrid {

@@ -22,10 +22,10 @@ import { normAxes } from "../../../ir/kernels/layout.js";
 import { quantizeMultiplier, type FixedMultiplier } from "../../../ir/numeric.js";
 import { attrsOf } from "../../../ir/op.js";
 import { numel, toNumbers } from "../../../ir/tensor.js";
-import { MAX_K_BLOCKS, type Insn, type Vec } from "../isa.js";
+import { MAX_K_BLOCKS, type Insn, type Vec, VEC_MAX } from "../isa.js";
 import type { LowerCtx } from "./context.js";
 import { codes, unsupported } from "./elementwise.js";
-import { chunkOf, columnsOf, foldRows, gather, isDirect, selectionLoad, slabs, splatLoad, VEC_MAX, type Lines } from "./lanes.js";
+import { chunkOf, columnsOf, foldRows, gather, isDirect, selectionLoad, slabs, splatLoad, type Lines } from "./lanes.js";
 import { denseCopy } from "./Reshape.js";
 
 export type ReduceKind = "max" | "mean";
