@@ -27,6 +27,8 @@ const CALIB_ITEMS = 32;
 const ITEMS: Record<number, number> = { 8: 8, 4: 2 };
 
 interface Fixture {
+  /** The fixture's folder, when the entry's name is not it. */
+  readonly dir?: string;
   /** Shapes to compile for, when the data sets differ in them. */
   readonly inputShapes?: Record<string, number[]>;
   /** The data sets of those shapes (default: every test_data_set_K). */
@@ -41,6 +43,7 @@ const FIXTURE: Record<string, Fixture> = {
   "real/oww_embedding_model": {},
   // Set 1 is the 1760-sample streaming frame: a program of another shape.
   "real/oww_melspectrogram": { inputShapes: { input: [1, 16000] }, sets: [0] },
+  "real/oww_melspectrogram@1760": { dir: "real/oww_melspectrogram", inputShapes: { input: [1, 1760] }, sets: [1] },
   "real/ppocr_cls_mobile_v2": {},
   "real/silero_vad_v5": {},
 };
@@ -54,11 +57,11 @@ function firstItems(model: Model, name: string, t: Tensor, n: number): Tensor {
 const cut = (model: Model, set: ReadonlyMap<string, Tensor>, n: number) => new Map([...set].map(([k, t]) => [k, firstItems(model, k, t, n)]));
 
 function load(name: string) {
-  const dir = join(FIXTURES, name);
+  const f = FIXTURE[name]!;
+  const dir = join(FIXTURES, f.dir ?? name);
   const model = loadModel(join(dir, "model.onnx"));
   const { sets, dirs } = loadCalibrationSets([dir], model);
   const data = sets.map((s, k) => ({ dir: dirs[k]!, set: s })).filter((s) => /test_data_set_\d+$/.test(s.dir));
-  const f = FIXTURE[name]!;
   const tests = (f.sets ?? data.map((_, k) => k)).map((k) => data[k]!.set);
   return { model, calib: sets.map((s) => cut(model, s, CALIB_ITEMS)), tests, f };
 }
@@ -92,6 +95,8 @@ const VERIFIED: [string, number, string[]][] = [
   // The log-mel front end runs on the host; the program's Clip takes its lower bound from its own max.
   ["real/oww_melspectrogram", 8, ["onnx::Mul_25", "output"]],
   ["real/oww_melspectrogram", 4, ["onnx::Mul_25", "output"]],
+  ["real/oww_melspectrogram@1760", 8, ["onnx::Mul_25", "output"]],
+  ["real/oww_melspectrogram@1760", 4, ["onnx::Mul_25", "output"]],
   ["real/ppocr_cls_mobile_v2", 8, ["x", "softmax_0.tmp_0"]],
   ["real/ppocr_cls_mobile_v2", 4, ["x", "softmax_0.tmp_0"]],
 ];
