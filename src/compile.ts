@@ -19,7 +19,7 @@ import { splitItems, type Batching } from "./batch.js";
 import { encodeModel } from "./onnx/save.js";
 import { staticize } from "./pipeline.js";
 import { quantize, type Quantized, type QuantizeOptions } from "./quant/index.js";
-import { compareModels, type Comparison } from "./quant/report.js";
+import { compareModels, layerRows, reportDb, type Comparison } from "./quant/report.js";
 import { MANIFEST, manifestText, type Target } from "./program-dir.js";
 import { compileAimc } from "./targets/aimc.js";
 import { compileNna } from "./targets/nna.js";
@@ -193,8 +193,6 @@ export function compileQuantized(q: Quantized, calibrationSets: readonly Readonl
   return { target: opts.target, batching, quantized: q, program: target, comparison, report, files, notices };
 }
 
-/** dB to two decimals; ±inf as strings; NaN (a value folded into a constant, never compared) as null. */
-const round2 = (x: number): number | string | null => (Number.isNaN(x) ? null : Number.isFinite(x) ? Math.round(x * 100) / 100 : x > 0 ? "inf" : "-inf");
 
 function buildCompileReport(
   target: Target,
@@ -204,22 +202,14 @@ function buildCompileReport(
   shapes: string[],
   notices: string[],
 ): Record<string, unknown> {
-  const sqnrOf = new Map(cmp.layers.map((l) => [l.value, l.sqnrDb]));
-  const outputOf = new Map(q.float.graph.nodes.map((n) => [n.name, n.outputs[0] ?? ""]));
   return {
     hwac: VERSION,
     target,
     shapes,
     notices,
-    quantization: q.layers.map((l) => ({
-      node: l.node,
-      op: l.op,
-      weightBits: l.weightBits ?? null,
-      actBits: l.actBits,
-      sqnrDb: round2(sqnrOf.get(outputOf.get(l.node) ?? "") ?? NaN),
-    })),
+    quantization: layerRows(q.layers, q.float, cmp),
     fallbacks: q.fallbacks,
-    outputs: cmp.outputs.map((o) => ({ name: o.name, sqnrDb: round2(o.sqnrDb), top1Agreement: o.top1Agreement })),
+    outputs: cmp.outputs.map((o) => ({ name: o.name, sqnrDb: reportDb(o.sqnrDb), top1Agreement: o.top1Agreement })),
     accuracy: cmp.accuracy ?? null,
     [target]: t.stats,
   };

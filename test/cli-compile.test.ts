@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { decodeProgram, encodeProgram } from "../backends/nna/program.js";
-import { main } from "../src/cli/main.js";
+import { hwac } from "./helpers/cli.js";
 import { readInputs } from "../src/io.js";
 import { readAimcFolder, verifyAimc } from "../src/targets/aimc.js";
 import { readTensorFile } from "../src/onnx/tensor-proto.js";
@@ -19,19 +19,6 @@ import { tempDir } from "./onnx/proto-builders.js";
 const BIN = fileURLToPath(new URL("../bin/hwac.js", import.meta.url));
 const tmp = tempDir();
 afterAll(tmp.cleanup);
-
-async function hwac(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(argv, (s) => (out += s));
-    return { code, out, err };
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 const MLP = join(FIXTURES, "trained/digits-mlp");
 

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../src/cli/main.js";
+import { hwac } from "./helpers/cli.js";
 import { encodeTensor, readTensorFile } from "../src/onnx/tensor-proto.js";
 import { f32, toFloat64 } from "../ir/tensor.js";
 import { FIXTURES } from "./helpers/fixtures.js";
@@ -17,20 +17,6 @@ import { FLOAT, floatTensor, node, reluGraph, tempDir, writeModel } from "./onnx
 const BIN = fileURLToPath(new URL("../bin/hwac.js", import.meta.url));
 const tmp = tempDir();
 afterAll(tmp.cleanup);
-
-/** Runs the CLI in-process, capturing what it prints. */
-async function hwac(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(argv, (s) => (out += s));
-    return { code, out, err };
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 describe("hwac inspect", () => {
   it("summarizes a real model", async () => {

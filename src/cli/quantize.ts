@@ -19,7 +19,7 @@ import { loadCalibrationSets } from "../quant/calib-data.js";
 import { quantize, type Quantized, type QuantizeOptions } from "../quant/index.js";
 import { mixedPrecision } from "../quant/mixed.js";
 import { toQdq } from "../quant/qdq-export.js";
-import { compareModels, type Comparison } from "../quant/report.js";
+import { compareModels, layerRows, reportDb, type Comparison } from "../quant/report.js";
 import { VERSION } from "../version.js";
 import { progress } from "./progress.js";
 import {
@@ -121,24 +121,13 @@ export function buildReport(
   cmp: Comparison,
   extra: Record<string, unknown>,
 ): Record<string, unknown> {
-  const sqnrOf = new Map(cmp.layers.map((l) => [l.value, l.sqnrDb]));
-  const outputOf = new Map(q.float.graph.nodes.map((n) => [n.name, n.outputs[0] ?? ""]));
-  // NaN: a value the comparison never saw (folded into a constant); null in the report.
-  const round = (x: number) => (Number.isNaN(x) ? null : Number.isFinite(x) ? Math.round(x * 100) / 100 : x > 0 ? "inf" : "-inf");
   return {
     hwac: VERSION,
     model: file,
     notices: q.notices,
-    layers: q.layers.map((l) => ({
-      node: l.node,
-      op: l.op,
-      weightBits: l.weightBits ?? null,
-      actBits: l.actBits,
-      sqnrDb: round(sqnrOf.get(outputOf.get(l.node) ?? "") ?? NaN),
-      clipped: l.clipped ?? null,
-    })),
+    layers: layerRows(q.layers, q.float, cmp),
     fallbacks: q.fallbacks,
-    outputs: cmp.outputs.map((o) => ({ name: o.name, sqnrDb: round(o.sqnrDb), top1Agreement: o.top1Agreement })),
+    outputs: cmp.outputs.map((o) => ({ name: o.name, sqnrDb: reportDb(o.sqnrDb), top1Agreement: o.top1Agreement })),
     accuracy: cmp.accuracy ?? null,
     ...extra,
   };

@@ -125,3 +125,26 @@ export function compareModels(
     accuracy: labels ? { float: correctF / n, quantized: correctQ / n, n } : undefined,
   };
 }
+
+/** dB to two decimals for a JSON report; ±inf as strings; NaN (a value folded into a constant, never compared) as null. */
+export function reportDb(x: number): number | string | null {
+  return Number.isNaN(x) ? null : Number.isFinite(x) ? Math.round(x * 100) / 100 : x > 0 ? "inf" : "-inf";
+}
+
+/** The per-layer rows of a report: each quantized layer's scheme and its output's SQNR against float. */
+export function layerRows(
+  layers: readonly { node: string; op: string; weightBits?: number; actBits: number; clipped?: number }[],
+  floatModel: Model,
+  cmp: Comparison,
+) {
+  const sqnrOf = new Map(cmp.layers.map((l) => [l.value, l.sqnrDb]));
+  const outputOf = new Map(floatModel.graph.nodes.map((n) => [n.name, n.outputs[0] ?? ""]));
+  return layers.map((l) => ({
+    node: l.node,
+    op: l.op,
+    weightBits: l.weightBits ?? null,
+    actBits: l.actBits,
+    sqnrDb: reportDb(sqnrOf.get(outputOf.get(l.node) ?? "") ?? NaN),
+    clipped: l.clipped ?? null,
+  }));
+}
