@@ -125,35 +125,55 @@ export function irDropCoefficient(a: number): number {
 }
 
 /**
- * IR drop on the block's outputs (aihwkit applyIrDrop): y_i −= factor·c(a_i)·Σ_j W_ij·X_j·(1 − (1 − j/n)²),
- * the row weighting modelling the wire's growing voltage loss away from the drivers. Rows whose
- * input is 0 are skipped (a one-hot read costs O(columns)); `scratch` holds at least 2·cols values.
+ * One pass over a block's weights for the product and the column sums IR drop and read noise
+ * need: y[i] += Σ_j W_ij·X_j, and in `sums` (3·cols values) [0, cols) Σ_j |W_ij|·|X_j|,
+ * [cols, 2cols) Σ_j W_ij·X_j·(1 − (1 − j/n)²), [2cols, 3cols) Σ_j |W_ij|·X_j². Rows whose input is 0
+ * are skipped (a one-hot read costs O(columns)).
  */
-export function applyIrDrop(
-  y: Floats, w: Floats, x: Floats, rows: number, cols: number,
-  ir: AimcConfig["irDrop"], u: Units, scratch: Float64Array,
-): void {
-  scratch.fill(0, 0, 2 * cols);
+export function productAndSums(y: Floats, w: Floats, x: Floats, rows: number, cols: number, sums: Float64Array): void {
+  sums.fill(0, 0, 3 * cols);
   for (let j = 0; j < rows; j++) {
     const xj = x[j]!;
     if (xj === 0) continue;
     const p = 1 - j / rows;
     const xWeighted = xj * (1 - p * p);
     const xAbs = Math.abs(xj);
+    const x2 = xj * xj;
     const base = j * cols;
     for (let i = 0; i < cols; i++) {
       const wij = w[base + i]!;
-      scratch[i] = scratch[i]! + Math.abs(wij) * xAbs;
-      scratch[cols + i] = scratch[cols + i]! + wij * xWeighted;
+      const wAbs = Math.abs(wij);
+      y[i] = y[i]! + wij * xj;
+      sums[i] = sums[i]! + wAbs * xAbs;
+      sums[cols + i] = sums[cols + i]! + wij * xWeighted;
+      sums[2 * cols + i] = sums[2 * cols + i]! + wAbs * x2;
     }
   }
-  irDropFromSums(y, scratch, 0, scratch, cols, rows, ir, u, cols);
+}
+
+/** Work arrays of the stand-alone IR drop and read noise below: a throw-away product and the sums. */
+let work = new Float64Array(0);
+function columnSums(w: Floats, x: Floats, rows: number, cols: number): Float64Array {
+  if (work.length < 4 * cols) work = new Float64Array(4 * cols);
+  const product = work.subarray(3 * cols, 4 * cols);
+  product.fill(0);
+  productAndSums(product, w, x, rows, cols, work);
+  return work;
+}
+
+/**
+ * IR drop on the block's outputs (aihwkit applyIrDrop): y_i −= factor·c(a_i)·Σ_j W_ij·X_j·(1 − (1 − j/n)²),
+ * the row weighting modelling the wire's growing voltage loss away from the drivers.
+ */
+export function applyIrDrop(y: Floats, w: Floats, x: Floats, rows: number, cols: number, ir: AimcConfig["irDrop"], u: Units): void {
+  const sums = columnSums(w, x, rows, cols);
+  irDropFromSums(y, sums, 0, sums, cols, rows, ir, u, cols);
 }
 
 /**
  * The IR drop from its two column sums: `absSum[a0 + i]` = Σ_j |W_ij|·|X_j| and
  * `weighted[w0 + i]` = Σ_j W_ij·X_j·(1 − (1 − j/n)²) — so a caller summing them in its own pass
- * over the weights (tile.ts) shares the formula.
+ * over the weights (`productAndSums`) shares the formula.
  */
 export function irDropFromSums(
   y: Floats, absSum: Floats, a0: number, weighted: Floats, w0: number, rows: number, ir: AimcConfig["irDrop"], u: Units, cols = y.length,
@@ -166,21 +186,10 @@ export function irDropFromSums(
 
 /**
  * Short-term read noise (aihwkit PCM_READ): y_i += w_noise·√(Σ_j |w_ij|·x_j²)·z_i in normalised
- * units, which in code units is w_noise·√(qW·Σ_j |W_ij|·X_j²)·z_i. `scratch` holds at least cols values.
+ * units, which in code units is w_noise·√(qW·Σ_j |W_ij|·X_j²)·z_i.
  */
-export function addReadNoise(
-  y: Floats, w: Floats, x: Floats, rows: number, cols: number,
-  wNoise: number, u: Units, z: Floats, scratch: Float64Array,
-): void {
-  scratch.fill(0, 0, cols);
-  for (let j = 0; j < rows; j++) {
-    const xj = x[j]!;
-    if (xj === 0) continue;
-    const x2 = xj * xj;
-    const base = j * cols;
-    for (let i = 0; i < cols; i++) scratch[i] = scratch[i]! + Math.abs(w[base + i]!) * x2;
-  }
-  readNoiseFromSums(y, scratch, 0, wNoise, u, z, cols);
+export function addReadNoise(y: Floats, w: Floats, x: Floats, rows: number, cols: number, wNoise: number, u: Units, z: Floats): void {
+  readNoiseFromSums(y, columnSums(w, x, rows, cols), 2 * cols, wNoise, u, z, cols);
 }
 
 /** The read noise from its column sums `sq[s0 + i]` = Σ_j |W_ij|·X_j² (see irDropFromSums). */

@@ -11,7 +11,7 @@
 import { clamp, roundHalfEven } from "../../ir/numeric.js";
 import { levels, type AimcConfig } from "./config.js";
 import {
-  addOutputNoise, applyProgrammingNoise, conductanceAt, driftCompensation, irDropFromSums, readNoiseFromSums,
+  addOutputNoise, applyProgrammingNoise, conductanceAt, driftCompensation, irDropFromSums, productAndSums, readNoiseFromSums,
   sampleNu, type Units,
 } from "./noise.js";
 import { fillNormal, Purpose, type StreamKey } from "./rng.js";
@@ -134,8 +134,8 @@ const stream: { -readonly [K in keyof StreamKey]: StreamKey[K] } = { purpose: Pu
  * One analog MVM: `x` holds the block's DAC codes (rows), `out` receives its ADC codes (cols):
  * y = Σ_j W_j·X_j, then IR drop, read noise and output noise as switched on, then
  * ADC code = clamp(roundHalfEven(y·num/den), ±qA). With everything off this is
- * clamp(roundHalfEven(acc/1270), ±127) for 8-bit converters and out_bound 10. One pass over the
- * weights gathers the product and the column sums IR drop and read noise need (noise.ts).
+ * clamp(roundHalfEven(acc/1270), ±127) for 8-bit converters and out_bound 10. With IR drop or read
+ * noise on, one pass over the weights gathers the product and their column sums (noise.ts).
  */
 export function mvm(
   w: Float64Array, rows: number, cols: number, x: Float64Array, out: Int32Array,
@@ -145,27 +145,8 @@ export function mvm(
   const irdrop = c.noise.irdrop && c.irDrop.factor > 0;
   const read = c.noise.read && c.readNoise.wNoise > 0;
   y.fill(0, 0, cols);
-  if (irdrop || read) {
-    // sums: [0, cols) Σ|W||X|, [cols, 2cols) Σ W·X·(1 − (1 − j/n)²), [2cols, 3cols) Σ|W|·X².
-    sums.fill(0, 0, 3 * cols);
-    for (let j = 0; j < rows; j++) {
-      const xj = x[j]!;
-      if (xj === 0) continue;
-      const p = 1 - j / rows;
-      const xWeighted = xj * (1 - p * p);
-      const xAbs = Math.abs(xj);
-      const x2 = xj * xj;
-      const base = j * cols;
-      for (let i = 0; i < cols; i++) {
-        const wij = w[base + i]!;
-        const wAbs = Math.abs(wij);
-        y[i] = y[i]! + wij * xj;
-        sums[i] = sums[i]! + wAbs * xAbs;
-        sums[cols + i] = sums[cols + i]! + wij * xWeighted;
-        sums[2 * cols + i] = sums[2 * cols + i]! + wAbs * x2;
-      }
-    }
-  } else {
+  if (irdrop || read) productAndSums(y, w, x, rows, cols, sums);
+  else {
     for (let j = 0; j < rows; j++) {
       const xj = x[j]!;
       if (xj === 0) continue;

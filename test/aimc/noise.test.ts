@@ -121,10 +121,9 @@ describe("MVM non-idealities", () => {
     };
     const ratio = new Float64Array(N);
     const y = new Float64Array(cols);
-    const scratch = new Float64Array(cols);
     for (let m = 0; m < N / cols; m++) {
       y.fill(0);
-      addReadNoise(y, w, x, rows, cols, 0.0175, units, normals(5, cols, Purpose.read, m), scratch);
+      addReadNoise(y, w, x, rows, cols, 0.0175, units, normals(5, cols, Purpose.read, m));
       for (let i = 0; i < cols; i++) ratio[m * cols + i] = y[i]! / expected(i);
     }
     expect(Math.abs(meanStd(ratio).std - 1)).toBeLessThan(0.01);
@@ -141,7 +140,7 @@ describe("MVM non-idealities", () => {
     const w = new Float64Array(rows).fill(127);
     const x = new Float64Array(rows).fill(127);
     const y = Float64Array.of(rows * 127 * 127);
-    applyIrDrop(y, w, x, rows, 1, c.irDrop, units, new Float64Array(2));
+    applyIrDrop(y, w, x, rows, 1, c.irDrop, units);
     // Σ_j (1 − (1 − j/512)²) = 512 − Σ_k (k/512)² = 340.8330078125.
     expect(y[0]! / (127 * 127)).toBeCloseTo(512 - 0.1921126 * 340.8330078125, 3);
   });
@@ -152,7 +151,7 @@ describe("MVM non-idealities", () => {
     const w = Float64Array.of(127, 127);
     const run = (x: Float64Array, factor = 1) => {
       const y = Float64Array.of(127 * 127);
-      applyIrDrop(y, w, x, 2, 1, { ...ir, factor }, units, new Float64Array(2));
+      applyIrDrop(y, w, x, 2, 1, { ...ir, factor }, units);
       return y[0]! / (127 * 127);
     };
     expect(run(Float64Array.of(127, 0))).toBe(1); // row 0: weight 1 − (1 − 0/2)² = 0

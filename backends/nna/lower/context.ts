@@ -59,6 +59,19 @@ export function nhwcLanes(g: Geometry): number | undefined {
   return g.vecBytes === g.lanes && NHWC_ALIGN % g.lanes === 0 ? g.lanes : undefined;
 }
 
+/** Byte strides of an [N, C, spatial…] map stored nhwc with `pitch` bytes per pixel. */
+export function nhwcSteps(shape: readonly number[], pitch: number): number[] {
+  const st = new Array<number>(shape.length);
+  let s = pitch;
+  for (let a = shape.length - 1; a >= 2; a--) {
+    st[a] = s;
+    s *= shape[a]!;
+  }
+  st[0] = s;
+  st[1] = 1;
+  return st;
+}
+
 /** An nhwc buffer seen as the feature map of a value: N images of `pixels` pixels of `channels` channels. */
 export interface FeatureMap {
   readonly n: number;

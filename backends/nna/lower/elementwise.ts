@@ -30,7 +30,7 @@ import type { FixedMultiplier } from "../../../ir/numeric.js";
 import { perTensor } from "../../../ir/quant-params.js";
 import { numel, strides, type Tensor } from "../../../ir/tensor.js";
 import type { Insn, VecFn } from "../isa.js";
-import { featureMap, type Buffer, type LowerCtx } from "./context.js";
+import { featureMap, nhwcSteps, type Buffer, type LowerCtx } from "./context.js";
 import { fusedRelu } from "./Relu.js";
 
 /** STORE's xSize field is 16 bits wide. */
@@ -90,16 +90,7 @@ type Pattern = { readonly full: true } | { readonly full: false; readonly groups
  */
 function layoutStrides(shape: readonly number[], b: Buffer): number[] | undefined {
   if (b.layout === "dense") return strides(shape);
-  if (!featureMap(b, shape)) return undefined;
-  const st = new Array<number>(shape.length);
-  let s = b.cols;
-  for (let k = shape.length - 1; k >= 2; k--) {
-    st[k] = s;
-    s *= shape[k]!;
-  }
-  st[0] = s;
-  st[1] = 1;
-  return st;
+  return featureMap(b, shape) ? nhwcSteps(shape, b.cols) : undefined;
 }
 
 /**

@@ -37,7 +37,7 @@ import { findOp } from "../../../ir/ops/index.js";
 import { numel, strides, tensor, type Tensor } from "../../../ir/tensor.js";
 import type { Insn, LoadMode, VecDType } from "../isa.js";
 import { nhwcPitch } from "../program.js";
-import { featureMap, nhwcLanes, type Buffer, type LowerCtx } from "./context.js";
+import { featureMap, nhwcLanes, nhwcSteps, type Buffer, type LowerCtx } from "./context.js";
 import { packParams } from "./pack.js";
 import { denseCopy, unsupported } from "./Reshape.js";
 
@@ -164,19 +164,6 @@ function source(node: Node, ctx: LowerCtx, name: string, yT: TensorType, first: 
   }
   const steps = b.layout === "nhwc" ? nhwcSteps(shape, b.cols) : strides(shape).map((s) => s * bytes);
   return { first, shape, addr: b.addr, steps, bytes, rescale };
-}
-
-/** Byte strides of an [N, C, spatial…] map stored nhwc with `pitch` bytes per pixel. */
-function nhwcSteps(shape: readonly number[], pitch: number): number[] {
-  const st = new Array<number>(shape.length);
-  let s = pitch;
-  for (let a = shape.length - 1; a >= 2; a--) {
-    st[a] = s;
-    s *= shape[a]!;
-  }
-  st[0] = s;
-  st[1] = 1;
-  return st;
 }
 
 /** The output's layout: axes from outer to inner in byte order, their byte strides, and its buffer's rows and cols. */
