@@ -13,8 +13,7 @@ import type { NnaConfig } from "./config.js";
 import { geometry } from "./config.js";
 import { QUEUES, queueOf, type Insn, type Queue } from "./isa.js";
 import type { Program } from "./program.js";
-import { loadElementBytes, storeRowBytes } from "./sim/dma.js";
-import { popcount } from "./sim/gemm.js";
+import { loadElementBytes, popcount, storeRowBytes } from "./access.js";
 import { schedule, type Timing } from "./sim/schedule.js";
 
 /** What one instruction does, counted. */

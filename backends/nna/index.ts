@@ -11,6 +11,8 @@ export {
   type IoDType, type IoTensor, type LayerName, type Program, type Segment,
 } from "./program.js";
 export { assemble, disassemble, formatInsn, parseAsm, printProgram, type AsmOptions } from "./asm/index.js";
+export { footprints, span, type Footprint, type Space } from "./access.js";
+export { checkRaces, findRace } from "./hazards.js";
 export { checkTokens, Machine, simulate, type SimOptions, type SimResult, type Timing } from "./sim/index.js";
 export { cycleStats, estimateCycles, latency, work, type CycleStats, type LayerStats, type QueueStats, type Work } from "./cycles.js";
 export { lowerModel, LOWERINGS, type LowerOptions, type Lowering } from "./lower/index.js";

@@ -3,7 +3,8 @@
  * W4A8: verified bit for bit against the integer reference on each of its data sets (`verifyNna`:
  * the program's output codes against the reference's codes of the same values), and run end to
  * end with the host's float parts around the program (`simulateNna`) against the reference's
- * float outputs, its cycle count the compile report's.
+ * float outputs, its cycle count the compile report's; and free of races (hazards.ts), so that every
+ * timing the tokens allow gives those results.
  *
  * To keep the file fast: calibration reads at most CALIB_ITEMS items of each set, and the compile
  * report measures, and verification runs, a few items of each data set (fewer at W4A8).
@@ -11,6 +12,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG, decodeProgram } from "../../backends/nna/index.js";
+import { findRace } from "../../backends/nna/hazards.js";
 import type { Model } from "../../ir/graph.js";
 import { runQuantized } from "../../ir/interpret.js";
 import type { Tensor } from "../../ir/tensor.js";
@@ -118,6 +120,7 @@ describe("fixture models on the NNA", () => {
     const ref = runQuantized(folder.model, item);
     for (const o of folder.model.graph.outputs) expect(run.outputs.get(o.name), o.name).toEqual(ref.get(o.name));
     expect(run.cycles).toBe((c.report.nna as { cycles: number }).cycles);
+    expect(findRace(folder.program, DEFAULT_CONFIG)).toBeUndefined();
   });
 
   it("lists every fixture once per weight width", () => {

@@ -229,7 +229,7 @@ describe("kws-lstm on the NNA", () => {
     // recurrent GEMMs (6 K blocks × 24 columns) and 150 vector-unit cycles; the input projections
     // run in 3 chunks of 34 steps.
     const layers = sim.stats.layers.filter((l) => lstms.includes(l.name ?? ""));
-    expect(layers.map((l) => [l.end - l.start, l.idealCycles])).toEqual([[57391, 21456], [65318, 28656]]);
+    expect(layers.map((l) => [l.end - l.start, l.idealCycles])).toEqual([[57030, 21456], [64857, 28656]]);
     expect(sim.stats.cycles).toBe(123033);
   });
 });

@@ -2,10 +2,13 @@
  * Checking small float graphs on the NNA end to end: quantize (calibrated on seeded random
  * inputs), bind the shapes, lower, round-trip the `.nnab` bytes, simulate on the reference's own
  * input codes, and compare every program output with the codes the integer reference feeds the
- * graph's final DequantizeLinear — bit for bit.
+ * graph's final DequantizeLinear — bit for bit; and check that the program has no race (hazards.ts),
+ * so that the result holds for every timing the tokens allow.
  */
 import { expect } from "vitest";
 import { decodeProgram, encodeProgram, simulate, type NnaConfig, type Program, type SimResult } from "../../backends/nna/index.js";
+import { findRace } from "../../backends/nna/hazards.js";
+import { DEFAULT_CONFIG } from "../../backends/nna/config.js";
 import { lowerModel } from "../../backends/nna/lower/index.js";
 import type { Attr, Model, Node } from "../../ir/graph.js";
 import { runQuantized } from "../../ir/interpret.js";
@@ -89,6 +92,7 @@ export function checkOnNna(
   for (const t of program.tensors.filter((t) => t.kind === "output")) {
     expect(sim.outputs.get(t.name), `output ${t.name}`).toEqual(codesOf(q, ref, t.name, "output"));
   }
+  expect(findRace(program, opts.config ?? DEFAULT_CONFIG)).toBeUndefined();
   return { q, program, sim, ref };
 }
 

@@ -18,7 +18,9 @@
  *
  * Tiling: weight columns (16 channels, 32 in int4 mode) in groups whose stored blocks fit the wgt
  * scratchpad (and whose tables fit lut), and within a group rows in tiles that fit inp, acc and
- * out; K is summed by GEMMs of at most 32 blocks each into the same accumulators.
+ * out — all rows at once when they fit (A is then loaded once for every group), else tiles of half
+ * of each in alternate halves (double buffering); K is summed by GEMMs of at most 32 blocks each
+ * into the same accumulators.
  */
 import { HwacError } from "../../../ir/errors.js";
 import type { Node } from "../../../ir/graph.js";
@@ -92,39 +94,48 @@ export function lowerGemm(node: Node, ctx: LowerCtx): void {
   const y = ctx.activation(yName, m, n);
 
   const accBase = 3 * vecs;
-  const tile = Math.min(m, Math.floor(g.inpVectors / kBlocks), Math.floor((g.accVectors - accBase) / vecs), Math.floor(g.outBytes / (g.lanes * vecs)), VEC_MAX);
+  const rowBytes = g.lanes * vecs;
+  /** Rows that fit `share` of inp, of acc past the constants, and of out. */
+  const fit = (share: number) => Math.min(Math.floor((g.inpVectors * share) / kBlocks), Math.floor(((g.accVectors - accBase) * share) / vecs), Math.floor((g.outBytes * share) / rowBytes), VEC_MAX);
   const widest = Math.max(...cs.slice(1).map((s, c) => s - cs[c]!));
-  if (widest > g.wgtBlocks || tile < 1 || vecs > VEC_MAX) {
+  if (widest > g.wgtBlocks || fit(1) < 1 || vecs > VEC_MAX) {
     throw unsupported(node, `a [${m}, ${k}] × [${k}, ${n}] product does not fit the scratchpads even one row and one weight column at a time`);
   }
+  // Rows in one tile when they fit; otherwise tiles of half the room, in alternate halves of inp,
+  // acc and out, so that a tile's rows load while the previous tile computes (sync.ts).
+  const banked = m > fit(1) && fit(0.5) >= 1;
+  const tile = m <= fit(1) ? m : banked ? fit(0.5) : fit(1);
 
   let first = true;
+  let t = 0;
   for (const [c0, c1] of columnGroups(g, image)) {
     const [v0, nv] = [c0 * perCol, (c1 - c0) * perCol];
     const units = blocks.units.filter((u) => u.col >= c0 && u.col < c1);
-    for (let r0 = 0; r0 < m; r0 += tile) {
+    for (let r0 = 0; r0 < m; r0 += tile, t++) {
       const rows = Math.min(tile, m - r0);
+      const bank = banked ? t % 2 : 0;
+      const [inp, acc, out] = [bank * tile * kBlocks, accBase + bank * tile * vecs, bank * tile * rowBytes];
       const loads: Insn[] = [];
       if (first) loads.push(ctx.load({ mem: "acc", mode: "i32", dram: pAddr, xSize: 3 * vecs, xStride: 4 * g.lanes }));
       if (r0 === 0) loads.push(...groupLoads(image, [c0, c1]));
-      loads.push(ctx.load({ mem: "inp", dram: a.addr + r0 * aRows.k, ySize: rows, xSize: kBlocks, yStride: aRows.k, xStride: g.vecBytes }));
+      // All rows in one tile: A is loaded once, for every column group.
+      if (first || tile < m) loads.push(ctx.load({ mem: "inp", sram: inp, dram: a.addr + r0 * aRows.k, ySize: rows, xSize: kBlocks, yStride: aRows.k, xStride: g.vecBytes }));
       first = false;
 
       const compute: Insn[] = [
         // Each accumulator row starts as the bias (broadcast over rows: srcrow = 0).
-        ctx.vec({ fn: "add", dst: accBase + v0, src: v0, rows, cols: nv, dstRowStride: vecs, dstColStride: 1, srcColStride: 1, useImm: true }),
+        ctx.vec({ fn: "add", dst: acc + v0, src: v0, rows, cols: nv, dstRowStride: vecs, dstColStride: 1, srcColStride: 1, useImm: true }),
         ...units.map((u) => ctx.gemm({
-          mode: int4 ? "i4" : "i8", acc: accBase + u.col * perCol, inp: u.kb0, wgt: u.at - cs[c0]!, rows,
+          mode: int4 ? "i4" : "i8", acc: acc + u.col * perCol, inp: inp + u.kb0, wgt: u.at - cs[c0]!, rows,
           kBlocks: u.kBlocks, mask: u.mask, inpStride: kBlocks, inpKStride: 1, accStride: vecs, izp: p.aZero,
         })),
       ];
-      const rowBytes = g.lanes * vecs;
       compute.push(ctx.vec({
-        fn: "requant", src: accBase + v0, srcRowStride: vecs, srcColStride: 1, src2: vecs + 2 * v0, src2ColStride: 2, rows, cols: nv,
-        imm: p.requant.zOut, clamp: true, lo, hi: p.requant.hi, dstMem: "out", dtype: "i8", dst: v0 * g.lanes, dstRowStride: rowBytes, dstColStride: g.lanes,
+        fn: "requant", src: acc + v0, srcRowStride: vecs, srcColStride: 1, src2: vecs + 2 * v0, src2ColStride: 2, rows, cols: nv,
+        imm: p.requant.zOut, clamp: true, lo, hi: p.requant.hi, dstMem: "out", dtype: "i8", dst: out + v0 * g.lanes, dstRowStride: rowBytes, dstColStride: g.lanes,
       }));
       const x0 = v0 * g.lanes;
-      const store = ctx.store({ sram: x0, dram: y.addr + r0 * n + x0, ySize: rows, xSize: Math.min(n, (v0 + nv) * g.lanes) - x0, yStride: n, srcStride: rowBytes });
+      const store = ctx.store({ sram: out + x0, dram: y.addr + r0 * n + x0, ySize: rows, xSize: Math.min(n, (v0 + nv) * g.lanes) - x0, yStride: n, srcStride: rowBytes });
       ctx.step(loads, compute, store);
     }
   }

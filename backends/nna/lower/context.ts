@@ -1,21 +1,16 @@
 /**
  * The state one lowering shares across nodes: DRAM allocation (constants, activations, program
  * I/O), the activations' DRAM buffers by value name and their layouts, layer ids, and the
- * instruction stream.
- *
- * Synchronisation is deliberately serial for this first slice: every `step` is a group of loads,
- * the compute instructions that use them, and the stores that drain them, chained by tokens so
- * that a step's loads start only after the previous step's stores have written DRAM (load →
- * compute → store → compute → load), or, for a step without stores, after its compute has read
- * the scratchpads (a tile accumulating over several loads). Reusing the same scratchpad regions
- * in every step is then race-free; overlapping steps (double buffering) is a later refinement of
- * this function alone.
+ * instruction stream. A node's work is emitted as steps (`step`, `stages`), sequential in program
+ * order; sync.ts chooses the tokens that let the queues overlap them where their memory ranges
+ * allow (double buffering).
  */
 import { HwacError } from "../../../ir/errors.js";
 import type { Dim, Graph, Node, TensorType } from "../../../ir/graph.js";
 import type { Window } from "../../../ir/kernels/conv-geometry.js";
 import { geometry, type Geometry, type NnaConfig } from "../config.js";
-import { NO_DEPS, type Deps, type Gemm, type Insn, type Load, type Store, type Vec } from "../isa.js";
+import { NO_DEPS, type Gemm, type Insn, type Load, type Store, type Vec } from "../isa.js";
+import { StepSync } from "./sync.js";
 import { NHWC_ALIGN, nhwcPitch, type IoTensor, type LayerName, type Segment, type TensorLayout } from "../program.js";
 
 /** DRAM placement unit: every buffer starts on a 64-byte boundary (one DMA burst of an acc vector). */
@@ -168,8 +163,7 @@ export class LowerCtx {
   readonly copies = new Map<string, Buffer>();
   private dramTop = 0;
   private layer = 0;
-  /** What the next step's loads wait for: nothing (the first step), the last step's stores, or its compute. */
-  private after: "start" | "store" | "compute" = "start";
+  private readonly sync: StepSync;
 
   /**
    * `opset` is the model's default-domain opset (ir/graph.ts `defaultOpset`), which some ops'
@@ -183,6 +177,7 @@ export class LowerCtx {
     readonly opset: number = CURRENT_OPSET,
   ) {
     this.geo = geometry(config);
+    this.sync = new StepSync(this.geo, (insn) => this.insns.push(insn));
   }
 
   get dramBytes(): number {
@@ -266,9 +261,10 @@ export class LowerCtx {
   }
 
   /**
-   * One serial step: `loads` (at least one), then `compute`, then `stores` (none when the step's
-   * results stay in the scratchpads for the next step), token-chained to the step before (see the
-   * header).
+   * One step: `loads` (at least one), then `compute`, then `stores` (none when the step's results
+   * stay in the scratchpads for the next step). Its tokens are chosen by sync.ts: the loads wait
+   * for earlier compute that touches what they overwrite, the compute for its loads and for stores
+   * still draining the `out` bytes it writes, the stores for the compute.
    */
   step(loads: Insn[], compute: Insn[], stores: Store | Store[] = []): void {
     this.stages([{ loads, compute }], stores);
@@ -280,29 +276,14 @@ export class LowerCtx {
    * scratchpad regions that earlier stages do not read). Then `stores`, as in `step`.
    */
   stages(stages: readonly Stage[], stores: Store | Store[] = []): void {
-    const drains = Array.isArray(stores) ? stores : [stores];
     if (stages.some((s) => s.loads.length === 0 || s.compute.length === 0)) throw new Error("a stage needs loads and compute instructions");
-    if (this.after === "store") this.push({ op: "nop", queue: "compute", layer: this.layer, deps: { ...NO_DEPS, popNext: true, pushPrev: true } });
-    stages.forEach(({ loads, compute }, k) => {
-      const lastStage = k === stages.length - 1;
-      loads.forEach((l, i) => this.push(l, { popNext: k === 0 && i === 0 && this.after !== "start", pushNext: i === loads.length - 1 }));
-      compute.forEach((c, i) => {
-        const last = lastStage && i === compute.length - 1;
-        this.push(c, { popPrev: i === 0, pushNext: last && drains.length > 0, pushPrev: last && drains.length === 0 });
-      });
-    });
-    drains.forEach((s, i) => this.push(s, { popPrev: i === 0, pushPrev: i === drains.length - 1 }));
-    this.after = drains.length > 0 ? "store" : "compute";
+    this.sync.step(stages, Array.isArray(stores) ? stores : [stores], this.layer);
   }
 
-  /** FINISH, after the last store's token. */
+  /** FINISH: it starts when every queue has drained. */
   finish(): void {
-    if (this.after === "compute") throw new Error("the last step must store its results");
-    this.insns.push({ op: "finish", layer: 0, deps: { ...NO_DEPS, popNext: this.after === "store" } });
-  }
-
-  private push(insn: Insn, deps: Partial<Deps> = {}): void {
-    this.insns.push({ ...insn, deps: { ...insn.deps, ...deps } });
+    if (!this.sync.endsWithStore) throw new Error("the last step must store its results");
+    this.insns.push({ op: "finish", layer: 0, deps: NO_DEPS });
   }
 
   load(f: Fields<Load> & Pick<Load, "mem">): Load {

@@ -2,32 +2,13 @@
  * LOAD and STORE (isa.ts): 2-D strided DMA between DRAM and the scratchpads, with padding on load
  * and the element conversions of each mode (sign extension, int4 unpacking, codebook lookup).
  */
-import type { Geometry } from "../config.js";
 import type { Load, Store } from "../isa.js";
-import { checkDram, checkSpace, extent, type Machine } from "./machine.js";
+import { storeRowBytes } from "../access.js";
+import type { Machine } from "./machine.js";
 
 /** Index bits of a codebook mode. */
 function codebookBits(mode: Load["mode"]): number {
   return mode === "cb2" ? 2 : mode === "cb4" ? 4 : mode === "cb8" ? 8 : 0;
-}
-
-/** DRAM bytes of one element of a LOAD (isa.ts Load). */
-export function loadElementBytes(l: Load, g: Geometry): number {
-  switch (l.mem) {
-    case "inp":
-      return l.mode === "i4" ? g.vecBytes / 2 : g.vecBytes;
-    case "wgt":
-      return l.mode === "i8" || l.mode === "i4" ? g.blockBytes : (g.blockBytes * codebookBits(l.mode)) / 8;
-    case "acc":
-      return g.lanes * (l.mode === "i32" ? 4 : l.mode === "i16" ? 2 : 1);
-    case "lut":
-      return l.mode === "i16" ? 2 : 1;
-  }
-}
-
-/** DRAM bytes of one row of a STORE. */
-export function storeRowBytes(s: Store): number {
-  return s.mode === "pack4" ? Math.ceil(s.xSize / 2) : s.xSize;
 }
 
 type Copy = (e: number, src: number) => void;
@@ -89,13 +70,8 @@ function elementOps(m: Machine, l: Load): [Copy, Fill] {
 }
 
 export function load(m: Machine, l: Load): void {
-  const g = m.geo;
   const h = l.padTop + l.ySize + l.padBottom;
   const w = l.padLeft + l.xSize + l.padRight;
-  checkDram(m, extent(l.dram, l.ySize, l.yStride, l.xSize, l.xStride, loadElementBytes(l, g)), "reads");
-  checkSpace(g, l.mem, extent(l.sram, h, w, w, 1, 1), "writes");
-  const bits = codebookBits(l.mode);
-  if (bits) checkSpace(g, "lut", extent(l.table, g.lanes, l.tableStride, 1, 0, 2 ** bits), "reads");
   const [copy, fill] = elementOps(m, l);
   for (let y = 0; y < h; y++) {
     const dy = y - l.padTop;
@@ -111,8 +87,6 @@ export function load(m: Machine, l: Load): void {
 
 export function store(m: Machine, s: Store): void {
   const rowBytes = storeRowBytes(s);
-  checkSpace(m.geo, "out", extent(s.sram, s.ySize, s.srcStride, 1, 0, s.xSize), "reads");
-  checkDram(m, extent(s.dram, s.ySize, s.yStride, 1, 0, rowBytes), "writes");
   for (let y = 0; y < s.ySize; y++) {
     const o = s.sram + y * s.srcStride;
     const d = s.dram + y * s.yStride;

@@ -4,24 +4,13 @@
  * holds the weights of two neighbouring output lanes, low nibble first.
  */
 import type { Gemm } from "../isa.js";
-import { checkSpace, extent, type Machine } from "./machine.js";
-
-export function popcount(x: number): number {
-  let n = 0;
-  for (let v = x >>> 0; v; v &= v - 1) n++;
-  return n;
-}
+import type { Machine } from "./machine.js";
 
 export function gemm(m: Machine, g: Gemm): void {
   const geo = m.geo;
   const bi = geo.vecBytes;
   const bo = geo.lanes;
   const int4 = g.mode === "i4";
-  const present = popcount(g.mask);
-  const lastBlock = 31 - Math.clz32(g.mask);
-  checkSpace(geo, "inp", present ? extent(g.inp, g.rows, g.inpStride, lastBlock + 1, g.inpKStride, 1) : undefined, "reads");
-  checkSpace(geo, "wgt", extent(g.wgt, 1, 0, present, 1, 1), "reads");
-  checkSpace(geo, "acc", extent(g.acc, g.rows, g.accStride, 1, 0, int4 ? 2 : 1), "writes");
   const { inp, wgt, acc } = m;
   /** x − izp of the current input vector. */
   const xs = new Int32Array(bi);

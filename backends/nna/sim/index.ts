@@ -14,7 +14,7 @@ import type { Insn } from "../isa.js";
 import { checkTables, elementBits, nhwcPitch, type IoTensor, type Program } from "../program.js";
 import { load, store } from "./dma.js";
 import { gemm } from "./gemm.js";
-import { Machine } from "./machine.js";
+import { checkAccess, Machine } from "./machine.js";
 import { schedule, type Timing } from "./schedule.js";
 import { vec } from "./vector.js";
 
@@ -41,6 +41,7 @@ function located(e: unknown, index: number, insn: Insn): unknown {
 }
 
 function execute(m: Machine, insn: Insn): void {
+  checkAccess(m, insn);
   switch (insn.op) {
     case "load":
       return load(m, insn);

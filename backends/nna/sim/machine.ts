@@ -4,7 +4,9 @@
  * them. Range errors say what was accessed; the simulator adds which instruction did it.
  */
 import { HwacError } from "../../../ir/errors.js";
+import { capacity, footprints, span, type Space } from "../access.js";
 import { geometry, type Geometry, type NnaConfig } from "../config.js";
+import type { Insn } from "../isa.js";
 
 export class Machine {
   readonly geo: Geometry;
@@ -37,32 +39,25 @@ export class Machine {
   }
 }
 
-/** [first, end) touched by `rows × cols` steps of `unit` units at base + r·rowStride + c·colStride; undefined when empty. */
-export function extent(base: number, rows: number, rowStride: number, cols: number, colStride: number, unit: number): [number, number] | undefined {
-  if (rows === 0 || cols === 0 || unit === 0) return undefined;
-  return [base, base + (rows - 1) * rowStride + (cols - 1) * colStride + unit];
-}
+/** The scratchpads' address units, as errors name them. */
+const UNIT: Readonly<Record<Exclude<Space, "dram">, string>> = { inp: "vectors", wgt: "blocks", acc: "vectors", out: "bytes", lut: "entries" };
 
-/** The scratchpads and their address units, as errors name them. */
-export type Space = "inp" | "wgt" | "acc" | "out" | "lut";
-const UNIT: Readonly<Record<Space, string>> = { inp: "vectors", wgt: "blocks", acc: "vectors", out: "bytes", lut: "entries" };
+const hex = (n: number) => `0x${n.toString(16)}`;
 
-export function capacity(g: Geometry, s: Space): number {
-  return { inp: g.inpVectors, wgt: g.wgtBlocks, acc: g.accVectors, out: g.outBytes, lut: g.lutEntries }[s];
-}
-
-/** HW5031 when a scratchpad range runs past the end (scratchpad overflow). */
-export function checkSpace(g: Geometry, s: Space, range: [number, number] | undefined, verb: "reads" | "writes"): void {
-  const size = capacity(g, s);
-  if (range && range[1] > size) {
-    throw new HwacError("HW5031", `scratchpad overflow: ${verb} ${s} ${UNIT[s]} [${range[0]}, ${range[1]}) but ${s} holds ${size}`);
-  }
-}
-
-/** HW5030 when a DRAM byte range leaves the program's DRAM. */
-export function checkDram(m: Machine, range: [number, number] | undefined, verb: "reads" | "writes"): void {
-  if (range && range[1] > m.dram.length) {
-    const hex = (n: number) => `0x${n.toString(16)}`;
-    throw new HwacError("HW5030", `out of bounds: ${verb} DRAM bytes [${hex(range[0])}, ${hex(range[1])}) but the DRAM has ${hex(m.dram.length)} bytes`);
+/**
+ * Every range `insn` touches, before it runs: HW5031 when a scratchpad range runs past the end
+ * (scratchpad overflow), HW5030 when a DRAM byte range leaves the program's DRAM.
+ */
+export function checkAccess(m: Machine, insn: Insn): void {
+  for (const f of footprints(insn, m.geo)) {
+    const range = span(f);
+    if (!range) continue;
+    const verb = f.write ? "writes" : "reads";
+    if (f.space === "dram") {
+      if (range[1] > m.dram.length) throw new HwacError("HW5030", `out of bounds: ${verb} DRAM bytes [${hex(range[0])}, ${hex(range[1])}) but the DRAM has ${hex(m.dram.length)} bytes`);
+      continue;
+    }
+    const size = capacity(m.geo, f.space);
+    if (range[1] > size) throw new HwacError("HW5031", `scratchpad overflow: ${verb} ${f.space} ${UNIT[f.space]} [${range[0]}, ${range[1]}) but ${f.space} holds ${size}`);
   }
 }

@@ -7,12 +7,12 @@
 import { HwacError } from "../../../ir/errors.js";
 import { lookupInterp } from "../../../ir/numeric.js";
 import { requantize } from "../../../ir/numeric.js";
-import { LUT16_ENTRIES, LUT8_ENTRIES, type Vec } from "../isa.js";
-import { checkSpace, extent, type Machine } from "./machine.js";
+import { LUT16_ENTRIES, type Vec } from "../isa.js";
+import { DTYPE_BYTES } from "../access.js";
+import type { Machine } from "./machine.js";
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
-const SIZE: Readonly<Record<Vec["dtype"], number>> = { i8: 1, i16: 2, i32: 4 };
 
 /** y for lane operand a, operand b (the immediate or src2's lane), src2's vector index s2 and lane j. */
 type LaneOp = (a: number, b: number, s2: number, j: number) => number;
@@ -57,29 +57,13 @@ function laneOp(m: Machine, v: Vec, lo: number, hi: number): LaneOp {
   }
 }
 
-/** Range checks of the operands: src and src2 in acc (or src2 a table in lut), dst in acc or out. */
-function checkOperands(m: Machine, v: Vec): void {
-  const g = m.geo;
-  checkSpace(g, "acc", extent(v.src, v.rows, v.srcRowStride, v.cols, v.srcColStride, 1), "reads");
-  const steps = v.rows * v.cols;
-  if (v.fn === "lut8" || v.fn === "lut16") {
-    checkSpace(g, "lut", steps ? [v.src2, v.src2 + (v.fn === "lut8" ? LUT8_ENTRIES : LUT16_ENTRIES)] : undefined, "reads");
-  } else if (!v.useImm) {
-    const unit = v.fn === "requant" ? 2 : 1;
-    checkSpace(g, "acc", extent(v.src2, v.rows, v.src2RowStride, v.cols, v.src2ColStride, unit), "reads");
-  }
-  const unit = v.dstMem === "acc" ? 1 : g.lanes * SIZE[v.dtype];
-  checkSpace(g, v.dstMem, extent(v.dst, v.rows, v.dstRowStride, v.cols, v.dstColStride, unit), "writes");
-}
-
 export function vec(m: Machine, v: Vec): void {
-  checkOperands(m, v);
   const lanes = m.geo.lanes;
   const lo = v.clamp ? v.lo : INT32_MIN;
   const hi = v.clamp ? v.hi : INT32_MAX;
   const op = laneOp(m, v, lo, hi);
   const { acc, out, outView } = m;
-  const size = SIZE[v.dtype];
+  const size = DTYPE_BYTES[v.dtype];
   // Tables and multipliers are read by the lane operation; only arithmetic takes src2's lane as b.
   const bFromAcc = !v.useImm && v.fn !== "requant" && v.fn !== "lut8" && v.fn !== "lut16";
   for (let r = 0; r < v.rows; r++) {
