@@ -243,9 +243,15 @@ export function lowerElementwise(node: Node, ctx: LowerCtx, operands: readonly s
   let top = 2 * pairs.length;
   ops.forEach((op, k) => op.row > 0 && ((bases[k] = top), (top += op.unit * vecs)));
   const perRow = ops.reduce((sum, op) => sum + (op.row > 0 ? 0 : op.unit * vecs), 0);
-  const tile = Math.min(groupRows, Math.floor((g.accVectors - top) / perRow), Math.floor(Math.min(g.outBytes, STORE_MAX) / rowBytes), VEC_MAX);
-  if (vecs > VEC_MAX || !(tile >= 1)) throw unsupported(node, `rows of ${rowBytes} bytes do not fit the scratchpads`);
-  ops.forEach((op, k) => op.row === 0 && ((bases[k] = top), (top += op.unit * vecs * tile)));
+  /** Rows that fit `share` of acc past the constants and of out. */
+  const fit = (share: number) => Math.min(Math.floor(((g.accVectors - top) * share) / perRow), Math.floor(Math.min(g.outBytes * share, STORE_MAX) / rowBytes), VEC_MAX);
+  if (vecs > VEC_MAX || !(fit(1) >= 1)) throw unsupported(node, `rows of ${rowBytes} bytes do not fit the scratchpads`);
+  // Several tiles: half the room each, in alternate halves of acc and out, so that a tile loads
+  // while the previous one computes and the one before drains (sync.ts).
+  const banked = groups * groupRows > fit(1) && fit(0.5) >= 1;
+  const tile = Math.min(groupRows, fit(banked ? 0.5 : 1));
+  const banks = banked ? 2 : 1;
+  ops.forEach((op, k) => op.row === 0 && ((bases[k] = top), (top += op.unit * vecs * tile * banks)));
 
   const relu = fusedRelu(ctx, node);
   const y = ctx.activationLike(relu ? relu.node.outputs[0]! : node.outputs[0]!, like);
@@ -257,44 +263,47 @@ export function lowerElementwise(node: Node, ctx: LowerCtx, operands: readonly s
   ops.forEach((op, k) => op.constant && op.row > 0 && setup.push(ctx.load({ mem: "acc", mode: "i32", sram: bases[k], dram: op.addr, xSize: op.unit * vecs, xStride: 4 * lanes })));
 
   // One lane operation over a tile of n rows; an operand read as a row has row stride 0.
-  const read = (ref: Ref) => {
+  /** Where operand `ref`'s rows of a tile in `bank` sit in acc. */
+  const read = (ref: Ref, bank: number) => {
     const k = ref === "work" ? w : ref;
     const op = ops[k]!;
-    return { base: bases[k]!, single: op.row > 0, rowStride: op.row > 0 ? 0 : op.unit * vecs, colStride: op.unit };
+    const rowStride = op.row > 0 ? 0 : op.unit * vecs;
+    return { base: bases[k]! + bank * rowStride * tile, single: op.row > 0, rowStride, colStride: op.unit };
   };
-  const second = (src2: LaneOp["src2"]) => {
+  const second = (src2: LaneOp["src2"], bank: number) => {
     if (src2 === undefined || src2 === "table") return { src2: 0 };
     if (typeof src2 === "object") return { src2: 2 * src2.pair };
-    const r = read(src2);
+    const r = read(src2, bank);
     return { src2: r.base, src2RowStride: r.rowStride, src2ColStride: r.colStride };
   };
-  const emit = (op: LaneOp, n: number) => {
-    const s = read(op.src);
-    const d = op.dst === "out" ? undefined : read(op.dst);
+  const emit = (op: LaneOp, n: number, bank: number) => {
+    const s = read(op.src, bank);
+    const d = op.dst === "out" ? undefined : read(op.dst, bank);
     const clamp = op.dst === "out" && relu ? ([Math.max(op.clamp?.[0] ?? o.lo, relu.floor), op.clamp?.[1] ?? o.hi] as const) : op.clamp;
     return ctx.vec({
       fn: op.fn, rows: d?.single ? 1 : n, cols: vecs,
       src: s.base, srcRowStride: s.rowStride, srcColStride: s.colStride,
-      ...second(op.src2),
+      ...second(op.src2, bank),
       useImm: op.src2 === undefined, imm: op.imm ?? 0,
       clamp: !!clamp, lo: clamp?.[0] ?? 0, hi: clamp?.[1] ?? 0,
-      ...(d ? { dst: d.base, dstRowStride: d.rowStride, dstColStride: d.colStride } : { dstMem: "out", dtype: "i8", dst: 0, dstRowStride: rowBytes, dstColStride: lanes }),
+      ...(d ? { dst: d.base, dstRowStride: d.rowStride, dstColStride: d.colStride } : { dstMem: "out", dtype: "i8", dst: bank * tile * rowBytes, dstRowStride: rowBytes, dstColStride: lanes }),
     });
   };
 
-  for (let gi = 0; gi < groups; gi++) {
-    for (let r0 = 0; r0 < groupRows; r0 += tile) {
+  for (let gi = 0, t = 0; gi < groups; gi++) {
+    for (let r0 = 0; r0 < groupRows; r0 += tile, t++) {
       const n = Math.min(tile, groupRows - r0);
+      const bank = t % banks;
       const from = (gi * groupRows + r0) * rowBytes;
       const loads = setup.splice(0);
       ops.forEach((op, k) => {
-        const sram = bases[k]!;
+        const sram = op.row > 0 ? bases[k]! : bases[k]! + bank * op.unit * vecs * tile;
         if (op.row > 0 && !op.constant) loads.push(ctx.load({ mem: "acc", sram, dram: op.addr + gi * rowBytes, xSize: vecs, xStride: lanes }));
         else if (op.row === 0 && op.constant) loads.push(ctx.load({ mem: "acc", mode: "i32", sram, dram: op.addr + 4 * op.unit * from, xSize: op.unit * n * vecs, xStride: 4 * lanes }));
         else if (op.row === 0) loads.push(ctx.load({ mem: "acc", sram, dram: op.addr + from, xSize: n * vecs, xStride: lanes }));
       });
-      const compute = [...ops.flatMap((op, k) => (op.constant ? [] : recipe.prepare(k))), ...recipe.combine].map((op) => emit(op, n));
-      ctx.step(loads, compute, ctx.store({ dram: y.addr + from, xSize: Math.min(frame.total - from, n * rowBytes) }));
+      const compute = [...ops.flatMap((op, k) => (op.constant ? [] : recipe.prepare(k))), ...recipe.combine].map((op) => emit(op, n, bank));
+      ctx.step(loads, compute, ctx.store({ sram: bank * tile * rowBytes, dram: y.addr + from, xSize: Math.min(frame.total - from, n * rowBytes) }));
     }
   }
 }

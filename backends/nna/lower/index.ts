@@ -56,6 +56,9 @@ import { lowerDequantizeLinear } from "./DequantizeLinear.js";
 import { lowerGemm } from "./Gemm.js";
 import { lowerTranspose } from "./Transpose.js";
 import { lowerRelu } from "./Relu.js";
+import { lowerGRU } from "./GRU.js";
+import { lowerLayerNormalization } from "./LayerNormalization.js";
+import { lowerConvTranspose } from "./ConvTranspose.js";
 
 export { LowerCtx, type Buffer } from "./context.js";
 
@@ -70,6 +73,7 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Clip: lowerClip,
   Concat: lowerConcat,
   Conv: lowerConv,
+  ConvTranspose: lowerConvTranspose,
   DequantizeLinear: lowerDequantizeLinear,
   Div: lowerDiv,
   Elu: lowerElu,
@@ -80,9 +84,11 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Gelu: lowerGelu,
   Gemm: lowerGemm,
   GlobalAveragePool: lowerGlobalAveragePool,
+  GRU: lowerGRU,
   HardSigmoid: lowerHardSigmoid,
   HardSwish: lowerHardSwish,
   LSTM: lowerLSTM,
+  LayerNormalization: lowerLayerNormalization,
   LeakyRelu: lowerLeakyRelu,
   Log: lowerLog,
   MatMul: lowerMatMul,
@@ -121,7 +127,7 @@ export interface LowerOptions {
 const CODE_DTYPES: ReadonlySet<string> = new Set<IoDType>(["int8"]);
 
 /** Ops whose first input is a feature map they read in nhwc layout. */
-const NHWC_READERS: ReadonlySet<string> = new Set(["Conv", "MaxPool", "AveragePool", "GlobalAveragePool"]);
+const NHWC_READERS: ReadonlySet<string> = new Set(["Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool"]);
 
 /**
  * Whether a program input of `shape` is placed in nhwc layout by the host: an [N, C, spatial…]
@@ -132,7 +138,7 @@ function nhwcInput(ctx: LowerCtx, codes: string, shape: readonly number[]): bool
   const readers = ctx.consumers(codes);
   if (shape.length < 3 || nhwcLanes(ctx.geo) === undefined || readers.length === 0) return false;
   if (!readers.every((r) => NHWC_READERS.has(r.op) && r.inputs[0] === codes)) return false;
-  return !(shape[1]! <= DIRECT_CHANNELS && readers.every((r) => r.op === "Conv"));
+  return !(shape[1]! <= DIRECT_CHANNELS && readers.every((r) => r.op === "Conv" || r.op === "ConvTranspose"));
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * What the recurrent cells share on the NNA (docs/nna-isa.md "LSTM/GRU cells"): the gate grid,
- * the weight residency plan, the input projection of a chunk of time steps, and the step
- * builder that groups loads, compute and stores into the context's serial steps.
+ * What the recurrent cells share on the NNA (docs/nna-isa.md "LSTM/GRU cells"): the node's
+ * validation and scratchpad map, the gate grid, the weight residency plan, the input projection of
+ * a chunk of time steps, and the step builder that groups loads, compute and stores into the
+ * context's steps; recurrent-loop.ts has the node's validation and the direction and time loop.
  *
  * Gate grid: the vector unit cannot move a value across lanes, yet a cell combines gates unit by
  * unit (f·C, i·c̃, o·tanh C). So every gate is padded to whole acc vectors: unit j of gate k is lane
@@ -18,7 +19,6 @@ import { MAX_K_BLOCKS, type Gemm, type Insn, type Load, type Store, type Vec } f
 import type { Buffer, LowerCtx } from "./context.js";
 import { unsupported } from "./elementwise.js";
 import { columnLanes, packParams, packWeights } from "./pack.js";
-
 
 /** How a node's gate rows lie in acc and in the weight columns. */
 export interface GateGrid {
@@ -82,6 +82,9 @@ export function packPair(g: Geometry, m: FixedMultiplier): Uint8Array {
   return packParams(g, 1, undefined, { m0: Int32Array.of(m.m0), shift: Int8Array.of(m.shift) });
 }
 
+/** The pair of a state that is not given: never read. */
+export const NO_MULTIPLIER: FixedMultiplier = { m0: 0, shift: 0 };
+
 /** Refuses multipliers whose shift `vec.requant` does not take (HW5033 at run time otherwise). */
 export function checkShifts(node: Node, shifts: ArrayLike<number>, what: string): void {
   for (let i = 0; i < shifts.length; i++) {
@@ -131,12 +134,13 @@ export interface ProductRows {
   readonly izp: number;
 }
 
-function columnGemms(ctx: LowerCtx, grid: GateGrid, p: Pieces, c0: number, c1: number, f: ProductRows): Gemm[] {
+/** GEMMs of columns [c0, c1), whose weights lie in wgt from column `held` on. */
+function columnGemms(ctx: LowerCtx, grid: GateGrid, p: Pieces, held: number, c0: number, c1: number, f: ProductRows): Gemm[] {
   const out: Gemm[] = [];
   for (let c = c0; c < c1; c++) {
     for (let kb = 0; kb < p.kBlocks; kb += MAX_K_BLOCKS) {
       out.push(ctx.gemm({
-        mode: grid.int4 ? "i4" : "i8", acc: f.acc + c * grid.perCol, inp: f.inp + kb, wgt: p.base + (c - c0) * p.kBlocks + kb, rows: f.rows,
+        mode: grid.int4 ? "i4" : "i8", acc: f.acc + c * grid.perCol, inp: f.inp + kb, wgt: p.base + (c - held) * p.kBlocks + kb, rows: f.rows,
         kBlocks: Math.min(MAX_K_BLOCKS, p.kBlocks - kb), inpStride: p.kBlocks, inpKStride: 1, accStride: grid.stride, izp: f.izp,
       }));
     }
@@ -173,20 +177,24 @@ export class Steps {
 }
 
 /**
- * acc gate rows += input rows × a direction's weights (packed at DRAM `addr`): resident weights
- * in one go, else a group of columns per step, each loaded over the last. `loads` join the first
- * group's loads and `before` precedes its GEMMs.
+ * acc gate rows += input rows × a direction's weights (packed at DRAM `addr`) over weight columns
+ * `cols` (all by default): resident weights in one go, else a group of columns per step, each
+ * loaded over the last. `loads` join the first group's loads and `before` precedes its GEMMs.
  */
-export function product(ctx: LowerCtx, steps: Steps, grid: GateGrid, p: Pieces, addr: number, f: ProductRows, loads: Insn[], before: Insn[]): void {
+export function product(
+  ctx: LowerCtx, steps: Steps, grid: GateGrid, p: Pieces, addr: number, f: ProductRows, loads: Insn[], before: Insn[],
+  cols: readonly [number, number] = [0, grid.cols],
+): void {
+  const [from, to] = cols;
   if (p.resident) {
     steps.load(...loads);
-    steps.run(...before, ...columnGemms(ctx, grid, p, 0, grid.cols, f));
+    steps.run(...before, ...columnGemms(ctx, grid, p, 0, from, to, f));
     return;
   }
-  for (let c0 = 0; c0 < grid.cols; c0 += p.group) {
-    const c1 = Math.min(grid.cols, c0 + p.group);
-    steps.load(...(c0 === 0 ? loads : []), loadColumns(ctx, grid, p, addr, c0, c1));
-    steps.run(...(c0 === 0 ? before : []), ...columnGemms(ctx, grid, p, c0, c1, f));
+  for (let c0 = from; c0 < to; c0 += p.group) {
+    const c1 = Math.min(to, c0 + p.group);
+    steps.load(...(c0 === from ? loads : []), loadColumns(ctx, grid, p, addr, c0, c1));
+    steps.run(...(c0 === from ? before : []), ...columnGemms(ctx, grid, p, c0, c0, c1, f));
   }
 }
 
@@ -231,10 +239,13 @@ function loadInputs(ctx: LowerCtx, f: Frame, x: Buffer, tmin: number, n: number,
 /** Gate pre-activations: Q3.12 in int16. */
 export const [PRE_LO, PRE_HI] = formatRange(Q3_12);
 
-/** acc gate rows (`rows` of them, `rowStride` apart) requantized in place to Q3.12 by per-row pairs at `pairs`, saturating. */
-export function requantPre(ctx: LowerCtx, grid: GateGrid, at: number, rows: number, rowStride: number, pairs: number): Vec {
+/**
+ * acc gate rows (`rows` of them, `rowStride` apart) requantized in place to Q3.12 by per-row pairs
+ * at `pairs`, saturating: the first `cols` vectors of each row (every gate by default).
+ */
+export function requantPre(ctx: LowerCtx, grid: GateGrid, at: number, rows: number, rowStride: number, pairs: number, cols = grid.gates * grid.vh): Vec {
   return ctx.vec({
-    fn: "requant", dst: at, src: at, rows, cols: grid.gates * grid.vh, dstRowStride: rowStride, dstColStride: 1, srcRowStride: rowStride, srcColStride: 1,
+    fn: "requant", dst: at, src: at, rows, cols, dstRowStride: rowStride, dstColStride: 1, srcRowStride: rowStride, srcColStride: 1,
     src2: pairs, src2ColStride: 2, clamp: true, lo: PRE_LO, hi: PRE_HI,
   });
 }
