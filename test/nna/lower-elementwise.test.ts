@@ -172,13 +172,15 @@ describe("binary elementwise ops on the NNA", () => {
     const g = binary("Add", { x: [64, 300], z: [64, 300] });
     const { program } = checkOnNna(g, { sets: sets(g, 16, { z: [0, 4] }) });
     // 1200 vectors; two regions of a tile each and 3 pairs fit 509 rows of acc, so 3 tiles would
-    // do; double-buffered tiles take half of that room each (254 rows): 5 steps.
+    // do; double-buffered tiles take half of that room each (254 rows): 5 steps, which the cycle
+    // model finds faster.
     expect(program.insns.filter((i) => i.op === "store").length).toBe(5);
     const small = { ...DEFAULT_CONFIG, scratchpad: { ...DEFAULT_CONFIG.scratchpad, accBytes: 16 * 64 } };
     const rows = binary("Mul", { x: [4, 7, 32], z: [4, 1, 32] });
     const r = checkOnNna(rows, { sets: sets(rows, 17), config: small });
-    // 4 groups of 7 rows sharing a row of z; 3 double-buffered tiles per group.
-    expect(r.program.insns.filter((i) => i.op === "store").length).toBe(4 * 3);
+    // 4 groups of 7 rows sharing a row of z, 2 tiles per group: the cycle model finds half tiles
+    // (3 per group) slower here, each load's setup paid more often than the overlap saves.
+    expect(r.program.insns.filter((i) => i.op === "store").length).toBe(4 * 2);
   });
 
   it("refuses broadcasts the vector unit cannot read, naming the node", () => {
@@ -209,13 +211,14 @@ describe("elementwise ops on nhwc feature maps (after a Conv)", () => {
   it("a per-channel constant is one row of lanes, loaded once", () => {
     for (const [op, k] of [["Add", [20, 1, 1]], ["Mul", [1, 20, 1, 1]], ["Max", [20, 1, 1]]] as const) {
       const g: Graphlet = { inputs: { x: [2, 3, 6, 5] }, constants: { ...weights(20), k: constant([...k], 43) }, nodes: [conv("x", "h"), { op, inputs: ["k", "h"], outputs: ["y"] }] };
-      // acc of 32 vectors: 60 pixels (2 vectors each) in double-buffered tiles of half the room
-      // beside the constants: 7 pixels for Mul (no multiplier pairs), 6 for Add and Max.
+      // acc of 32 vectors: 60 pixels (2 vectors each) in tiles of 12 to 14 beside the constants, 5
+      // steps, or double-buffered half tiles, 10 steps — which the cycle model finds faster for Add
+      // and Max (their multiplier pairs and rescales make compute worth hiding), not for Mul.
       const small = { ...DEFAULT_CONFIG, scratchpad: { ...DEFAULT_CONFIG.scratchpad, accBytes: 32 * 64 } };
       const { program } = checkOnNna(g, { seed: 27, config: small });
       expect(layouts(program)).toEqual(["x:nhwc", "y:nhwc"]);
       const layer = program.layers.find((l) => l.name === "n1")!.id;
-      expect(program.insns.filter((i) => i.op === "store" && i.layer === layer).length).toBe(op === "Mul" ? 9 : 10);
+      expect(program.insns.filter((i) => i.op === "store" && i.layer === layer).length).toBe(op === "Mul" ? 5 : 10);
       // Int32 loads, once: the multiplier pairs (none for Mul), then the constant's 32-byte row as
       // 2 vectors of lanes (4 for Mul's multiplier pairs).
       const loads = program.insns.filter((i) => i.op === "load" && i.layer === layer && i.mode === "i32").map((i) => (i.op === "load" ? i.xSize : 0));

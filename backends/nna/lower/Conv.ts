@@ -33,7 +33,7 @@ import { attrsOf } from "../../../ir/op.js";
 import type { Multipliers } from "../../../ir/quant-params.js";
 import { MAX_K_BLOCKS, type Insn, type Load, type Store, type Vec, VEC_MAX } from "../isa.js";
 import { nhwcPitch } from "../program.js";
-import { featureMap, nhwcLanes, plane, tiles, type LowerCtx, type Plane, type Stage, type Tile } from "./context.js";
+import { featureMap, nhwcLanes, plane, tiles, TRIAL_UNITS, type LowerCtx, type Plane, type Stage, type Step, type Tile } from "./context.js";
 import { unsupported } from "./elementwise.js";
 import { columnLanes, packParams, packWeights, storeBlocks, tableLoads, weightImage, weightLoads, type Unit, type WeightImage } from "./pack.js";
 import { nhwcCopy } from "./Reshape.js";
@@ -244,12 +244,24 @@ export function convolve(ctx: LowerCtx, spec: ConvSpec): void {
     const [tr, tc] = tile >= pl.ow ? [Math.min(pl.oh, Math.floor(tile / pl.ow)), pl.ow] : [1, tile];
     return tiles(n, pl, tr, tc);
   };
-  // A layer of several tiles takes tiles of half the room, in alternate halves of inp, acc and out:
-  // the next tile's im2col loads while the array works on this one, and its store drains while the
-  // next computes (sync.ts).
-  const banked = tiling(fit(1)).length > 1 && fit(0.5) >= 1;
-  const room = fit(banked ? 0.5 : 1);
-  tiling(room).forEach((t, i) => convTile(ctx, conv, t, i === 0, banked ? (i % 2) * room : 0));
+  // A layer of several tiles may take tiles of half the room, in alternate halves of inp, acc and
+  // out: the next tile's im2col then loads while the array works on this one, and its store drains
+  // while the next computes (sync.ts). Half tiles pay each load's setup twice as often, so the
+  // cycle model decides, on the first few tiles of each plan.
+  const plan = (banked: boolean) => {
+    const room = fit(banked ? 0.5 : 1);
+    const list = tiling(room);
+    const steps = (k: number) => list.slice(0, k).flatMap((t, i) => tileSteps(ctx, conv, t, i === 0, banked ? (i % 2) * room : 0));
+    return { list, steps };
+  };
+  const serial = plan(false);
+  const banked = serial.list.length > 1 && fit(0.5) >= 1 ? plan(true) : undefined;
+  const cost = (p: typeof serial) => {
+    const k = Math.min(p.list.length, TRIAL_UNITS);
+    return ctx.projectCycles(p.steps(k), k, p.list.length);
+  };
+  const chosen = banked && cost(banked) < cost(serial) ? banked : serial;
+  for (const s of chosen.steps(chosen.list.length)) ctx.stages(s.stages, s.stores);
 }
 
 /**
@@ -259,7 +271,7 @@ export function convolve(ctx: LowerCtx, spec: ConvSpec): void {
  * loads land. Otherwise the weight pieces are loaded in turn, one step each. The tile's im2col,
  * accumulators and out bytes start `at` pixels into their regions (its half, double-buffered).
  */
-function convTile(ctx: LowerCtx, cv: Conv, tile: Tile, first: boolean, at: number): void {
+function tileSteps(ctx: LowerCtx, cv: Conv, tile: Tile, first: boolean, at: number): Step[] {
   const { spec, lanes, vecs } = cv;
   const tp = tile.rows * tile.cols;
   const inpBase = at * cv.src.count * cv.taps;
@@ -287,13 +299,12 @@ function convTile(ctx: LowerCtx, cv: Conv, tile: Tile, first: boolean, at: numbe
   const tapLoads = (t: number) => im2col(ctx, spec.node, cv.src, spec.pl, tile, t, spec.izp, inpBase);
 
   if (cv.parts.length > 1) {
-    cv.parts.forEach((part, i) => {
+    return cv.parts.map((part, i) => {
       const loads = [...(first && i === 0 ? params : []), ...(i === 0 ? Array.from({ length: cv.taps }, (_, t) => tapLoads(t)).flat() : []), ...weights(part)];
       const compute = [...(i === 0 ? [init] : []), ...part.units.map((u) => gemm(u, part))];
       const last = i === cv.parts.length - 1;
-      ctx.step(loads, last ? [...compute, ...drained.compute] : compute, last ? drained.stores : []);
+      return { stages: [{ loads, compute: last ? [...compute, ...drained.compute] : compute }], stores: last ? drained.stores : [] };
     });
-    return;
   }
   const part = cv.parts[0]!;
   const stages: Stage[] = [];
@@ -309,7 +320,7 @@ function convTile(ctx: LowerCtx, cv: Conv, tile: Tile, first: boolean, at: numbe
       [loads, compute] = [[], []];
     }
   }
-  ctx.stages(stages, drained.stores);
+  return [{ stages, stores: drained.stores }];
 }
 
 /** The loads of kernel tap t's K blocks of a tile: block t·S + s at inp base + (t·S + s)·P (P = the tile's pixels, row-major). */

@@ -10,6 +10,8 @@ import type { Dim, Graph, Node, TensorType } from "../../../ir/graph.js";
 import type { Window } from "../../../ir/kernels/conv-geometry.js";
 import { geometry, type Geometry, type NnaConfig } from "../config.js";
 import { NO_DEPS, type Gemm, type Insn, type Load, type Store, type Vec } from "../isa.js";
+import { latency } from "../cycles.js";
+import { schedule } from "../sim/schedule.js";
 import { StepSync } from "./sync.js";
 import { NHWC_ALIGN, nhwcPitch, type IoTensor, type LayerName, type Segment, type TensorLayout } from "../program.js";
 
@@ -150,6 +152,15 @@ export interface Stage {
   readonly compute: Insn[];
 }
 
+/** Tiles of a plan that `LowerCtx.projectCycles` needs to see to cost the plan. */
+export const TRIAL_UNITS = 16;
+
+/** One step as `LowerCtx.stages` takes it. */
+export interface Step {
+  readonly stages: readonly Stage[];
+  readonly stores: Store[];
+}
+
 export class LowerCtx {
   readonly geo: Geometry;
   readonly insns: Insn[] = [];
@@ -278,6 +289,24 @@ export class LowerCtx {
   stages(stages: readonly Stage[], stores: Store | Store[] = []): void {
     if (stages.some((s) => s.loads.length === 0 || s.compute.length === 0)) throw new Error("a stage needs loads and compute instructions");
     this.sync.step(stages, Array.isArray(stores) ? stores : [stores], this.layer);
+  }
+
+  /** The cycles `steps` take on their own, tokens chosen as `stages` would choose them, by the cycle model. */
+  private trialCycles(steps: readonly Step[]): number {
+    const insns: Insn[] = [];
+    const sync = new StepSync(this.geo, (insn) => insns.push(insn));
+    for (const s of steps) sync.step(s.stages, s.stores, this.layer);
+    insns.push({ op: "finish", layer: 0, deps: NO_DEPS });
+    const timings = schedule(insns, { latency: (insn) => latency(insn, this.config) });
+    return timings.at(-1)!.end;
+  }
+
+  /**
+   * The cycles of a plan of `count` like units (tiles) from the steps of its first `sampled` ones
+   * (at most TRIAL_UNITS are worth running): how a lowering weighs one tiling against another.
+   */
+  projectCycles(first: readonly Step[], sampled: number, count: number): number {
+    return (this.trialCycles(first) * count) / sampled;
   }
 
   /** FINISH: it starts when every queue has drained. */

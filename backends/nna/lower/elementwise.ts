@@ -30,7 +30,7 @@ import type { FixedMultiplier } from "../../../ir/numeric.js";
 import { perTensor } from "../../../ir/quant-params.js";
 import { numel, strides, type Tensor } from "../../../ir/tensor.js";
 import type { Insn, VecFn } from "../isa.js";
-import { featureMap, nhwcSteps, type Buffer, type LowerCtx } from "./context.js";
+import { featureMap, nhwcSteps, TRIAL_UNITS, type Buffer, type LowerCtx, type Step } from "./context.js";
 import { fusedRelu } from "./Relu.js";
 
 /** STORE's xSize field is 16 bits wide. */
@@ -239,19 +239,14 @@ export function lowerElementwise(node: Node, ctx: LowerCtx, operands: readonly s
 
   // acc: the multiplier pairs, the repeated rows, then a tile of rows of every other operand.
   const pairs = recipe.pairs ?? [];
-  const bases: number[] = [];
+  const fixed: number[] = [];
   let top = 2 * pairs.length;
-  ops.forEach((op, k) => op.row > 0 && ((bases[k] = top), (top += op.unit * vecs)));
+  ops.forEach((op, k) => op.row > 0 && ((fixed[k] = top), (top += op.unit * vecs)));
   const perRow = ops.reduce((sum, op) => sum + (op.row > 0 ? 0 : op.unit * vecs), 0);
   /** Rows that fit `share` of acc past the constants and of out. */
   const fit = (share: number) => Math.min(Math.floor(((g.accVectors - top) * share) / perRow), Math.floor(Math.min(g.outBytes * share, STORE_MAX) / rowBytes), VEC_MAX);
   if (vecs > VEC_MAX || !(fit(1) >= 1)) throw unsupported(node, `rows of ${rowBytes} bytes do not fit the scratchpads`);
-  // Several tiles: half the room each, in alternate halves of acc and out, so that a tile loads
-  // while the previous one computes and the one before drains (sync.ts).
-  const banked = groups * groupRows > fit(1) && fit(0.5) >= 1;
-  const tile = Math.min(groupRows, fit(banked ? 0.5 : 1));
-  const banks = banked ? 2 : 1;
-  ops.forEach((op, k) => op.row === 0 && ((bases[k] = top), (top += op.unit * vecs * tile * banks)));
+  const start = top;
 
   const relu = fusedRelu(ctx, node);
   const y = ctx.activationLike(relu ? relu.node.outputs[0]! : node.outputs[0]!, like);
@@ -260,52 +255,67 @@ export function lowerElementwise(node: Node, ctx: LowerCtx, operands: readonly s
   const setup: Insn[] = [];
   if (pairs.length > 0) setup.push(ctx.load({ mem: "acc", mode: "i32", dram: ctx.constant(pairWords(pairs, lanes)), xSize: 2 * pairs.length, xStride: 4 * lanes }));
   if (recipe.table) setup.push(ctx.load({ mem: "lut", mode: "i8", dram: ctx.constant(Uint8Array.from(recipe.table, (v) => v & 255)), xSize: recipe.table.length, xStride: 1 }));
-  ops.forEach((op, k) => op.constant && op.row > 0 && setup.push(ctx.load({ mem: "acc", mode: "i32", sram: bases[k], dram: op.addr, xSize: op.unit * vecs, xStride: 4 * lanes })));
+  ops.forEach((op, k) => op.constant && op.row > 0 && setup.push(ctx.load({ mem: "acc", mode: "i32", sram: fixed[k], dram: op.addr, xSize: op.unit * vecs, xStride: 4 * lanes })));
 
-  // One lane operation over a tile of n rows; an operand read as a row has row stride 0.
-  /** Where operand `ref`'s rows of a tile in `bank` sit in acc. */
-  const read = (ref: Ref, bank: number) => {
-    const k = ref === "work" ? w : ref;
-    const op = ops[k]!;
-    const rowStride = op.row > 0 ? 0 : op.unit * vecs;
-    return { base: bases[k]! + bank * rowStride * tile, single: op.row > 0, rowStride, colStride: op.unit };
-  };
-  const second = (src2: LaneOp["src2"], bank: number) => {
-    if (src2 === undefined || src2 === "table") return { src2: 0 };
-    if (typeof src2 === "object") return { src2: 2 * src2.pair };
-    const r = read(src2, bank);
-    return { src2: r.base, src2RowStride: r.rowStride, src2ColStride: r.colStride };
-  };
-  const emit = (op: LaneOp, n: number, bank: number) => {
-    const s = read(op.src, bank);
-    const d = op.dst === "out" ? undefined : read(op.dst, bank);
-    const clamp = op.dst === "out" && relu ? ([Math.max(op.clamp?.[0] ?? o.lo, relu.floor), op.clamp?.[1] ?? o.hi] as const) : op.clamp;
-    return ctx.vec({
-      fn: op.fn, rows: d?.single ? 1 : n, cols: vecs,
-      src: s.base, srcRowStride: s.rowStride, srcColStride: s.colStride,
-      ...second(op.src2, bank),
-      useImm: op.src2 === undefined, imm: op.imm ?? 0,
-      clamp: !!clamp, lo: clamp?.[0] ?? 0, hi: clamp?.[1] ?? 0,
-      ...(d ? { dst: d.base, dstRowStride: d.rowStride, dstColStride: d.colStride } : { dstMem: "out", dtype: "i8", dst: bank * tile * rowBytes, dstRowStride: rowBytes, dstColStride: lanes }),
-    });
-  };
-
-  for (let gi = 0, t = 0; gi < groups; gi++) {
-    for (let r0 = 0; r0 < groupRows; r0 += tile, t++) {
-      const n = Math.min(tile, groupRows - r0);
-      const bank = t % banks;
-      const from = (gi * groupRows + r0) * rowBytes;
-      const loads = setup.splice(0);
-      ops.forEach((op, k) => {
-        const sram = op.row > 0 ? bases[k]! : bases[k]! + bank * op.unit * vecs * tile;
-        if (op.row > 0 && !op.constant) loads.push(ctx.load({ mem: "acc", sram, dram: op.addr + gi * rowBytes, xSize: vecs, xStride: lanes }));
-        else if (op.row === 0 && op.constant) loads.push(ctx.load({ mem: "acc", mode: "i32", sram, dram: op.addr + 4 * op.unit * from, xSize: op.unit * n * vecs, xStride: 4 * lanes }));
-        else if (op.row === 0) loads.push(ctx.load({ mem: "acc", sram, dram: op.addr + from, xSize: n * vecs, xStride: lanes }));
+  // Several tiles may take half the room each, in alternate halves of acc and out, so that a tile
+  // loads while the previous one computes and the one before drains (sync.ts); half tiles pay each
+  // load's setup twice as often, so the cycle model decides on the first tiles of each plan.
+  const plan = (banked: boolean) => {
+    const tile = Math.min(groupRows, fit(banked ? 0.5 : 1));
+    const banks = banked ? 2 : 1;
+    const bases = [...fixed];
+    let top = start;
+    ops.forEach((op, k) => op.row === 0 && ((bases[k] = top), (top += op.unit * vecs * tile * banks)));
+    /** Where operand `ref`'s rows of a tile in `bank` sit in acc (an operand read as a row: row stride 0). */
+    const read = (ref: Ref, bank: number) => {
+      const k = ref === "work" ? w : ref;
+      const op = ops[k]!;
+      const rowStride = op.row > 0 ? 0 : op.unit * vecs;
+      return { base: bases[k]! + bank * rowStride * tile, single: op.row > 0, rowStride, colStride: op.unit };
+    };
+    const second = (src2: LaneOp["src2"], bank: number) => {
+      if (src2 === undefined || src2 === "table") return { src2: 0 };
+      if (typeof src2 === "object") return { src2: 2 * src2.pair };
+      const r = read(src2, bank);
+      return { src2: r.base, src2RowStride: r.rowStride, src2ColStride: r.colStride };
+    };
+    /** One lane operation over a tile of n rows. */
+    const emit = (op: LaneOp, n: number, bank: number) => {
+      const s = read(op.src, bank);
+      const d = op.dst === "out" ? undefined : read(op.dst, bank);
+      const clamp = op.dst === "out" && relu ? ([Math.max(op.clamp?.[0] ?? o.lo, relu.floor), op.clamp?.[1] ?? o.hi] as const) : op.clamp;
+      return ctx.vec({
+        fn: op.fn, rows: d?.single ? 1 : n, cols: vecs,
+        src: s.base, srcRowStride: s.rowStride, srcColStride: s.colStride,
+        ...second(op.src2, bank),
+        useImm: op.src2 === undefined, imm: op.imm ?? 0,
+        clamp: !!clamp, lo: clamp?.[0] ?? 0, hi: clamp?.[1] ?? 0,
+        ...(d ? { dst: d.base, dstRowStride: d.rowStride, dstColStride: d.colStride } : { dstMem: "out", dtype: "i8", dst: bank * tile * rowBytes, dstRowStride: rowBytes, dstColStride: lanes }),
       });
-      const compute = [...ops.flatMap((op, k) => (op.constant ? [] : recipe.prepare(k))), ...recipe.combine].map((op) => emit(op, n, bank));
-      ctx.step(loads, compute, ctx.store({ sram: bank * tile * rowBytes, dram: y.addr + from, xSize: Math.min(frame.total - from, n * rowBytes) }));
+    };
+    const steps: Step[] = [];
+    for (let gi = 0, t = 0; gi < groups; gi++) {
+      for (let r0 = 0; r0 < groupRows; r0 += tile, t++) {
+        const n = Math.min(tile, groupRows - r0);
+        const bank = t % banks;
+        const from = (gi * groupRows + r0) * rowBytes;
+        const loads = t === 0 ? [...setup] : [];
+        ops.forEach((op, k) => {
+          const sram = op.row > 0 ? bases[k]! : bases[k]! + bank * op.unit * vecs * tile;
+          if (op.row > 0 && !op.constant) loads.push(ctx.load({ mem: "acc", sram, dram: op.addr + gi * rowBytes, xSize: vecs, xStride: lanes }));
+          else if (op.row === 0 && op.constant) loads.push(ctx.load({ mem: "acc", mode: "i32", sram, dram: op.addr + 4 * op.unit * from, xSize: op.unit * n * vecs, xStride: 4 * lanes }));
+          else if (op.row === 0) loads.push(ctx.load({ mem: "acc", sram, dram: op.addr + from, xSize: n * vecs, xStride: lanes }));
+        });
+        const compute = [...ops.flatMap((op, k) => (op.constant ? [] : recipe.prepare(k))), ...recipe.combine].map((op) => emit(op, n, bank));
+        steps.push({ stages: [{ loads, compute }], stores: [ctx.store({ sram: bank * tile * rowBytes, dram: y.addr + from, xSize: Math.min(frame.total - from, n * rowBytes) })] });
+      }
     }
-  }
+    return steps;
+  };
+  const serial = plan(false);
+  const banked = groups * groupRows > fit(1) && fit(0.5) >= 1 ? plan(true) : undefined;
+  const cost = (steps: Step[]) => ctx.projectCycles(steps.slice(0, TRIAL_UNITS), Math.min(steps.length, TRIAL_UNITS), steps.length);
+  for (const st of banked && cost(banked) < cost(serial) ? banked : serial) ctx.stages(st.stages, st.stores);
 }
 
 /** Refuses an activation row operand whose buffer does not hold its rows as `groups` consecutive runs of `period` bytes. */
