@@ -54,6 +54,11 @@ export function multiplierValue(f: FixedMultiplier): number {
   return f.m0 * 2 ** (f.shift - 31);
 }
 
+/** 2^k and 2^−k for 0 ≤ k < 64: multiplying by a power of two is exact, and cheaper than `**` and a division (the hot path is t ≥ 16). */
+const POW2 = Float64Array.from({ length: 64 }, (_, k) => 2 ** k);
+const INV_POW2 = Float64Array.from({ length: 64 }, (_, k) => 2 ** -k);
+const INV_2_16 = 2 ** -16;
+
 /**
  * floor((acc · m0 + r) / 2^t), exact for |acc| < 2^31, m0 < 2^31, 0 ≤ r < 2^t, 1 ≤ t ≤ 62, without
  * BigInt: m0 and r are split into 16-bit halves so every intermediate stays below 2^53, using
@@ -61,21 +66,21 @@ export function multiplierValue(f: FixedMultiplier): number {
  * is exact whenever it is below 2^53 in magnitude, and otherwise saturates the same way.
  */
 function mulAddShift(acc: number, m0: number, r: number, t: number): number {
-  const mHi = Math.floor(m0 / 65536);
+  const mHi = Math.floor(m0 * INV_2_16);
   const mLo = m0 - mHi * 65536;
   if (t >= 16) {
-    const rHi = Math.floor(r / 65536);
+    const rHi = Math.floor(r * INV_2_16);
     const a = acc * mHi + rHi;
     const c = acc * mLo + (r - rHi * 65536);
-    return Math.floor((a + Math.floor(c / 65536)) / 2 ** (t - 16));
+    return Math.floor((a + Math.floor(c * INV_2_16)) * (t < 80 ? INV_POW2[t - 16]! : 2 ** (16 - t)));
   }
-  return acc * mHi * 2 ** (16 - t) + Math.floor((acc * mLo + r) / 2 ** t);
+  return acc * mHi * 2 ** (16 - t) + Math.floor((acc * mLo + r) * 2 ** -t);
 }
 
 /** `(acc · m0 + 2^(t−1)) >> t` with t = 31 − shift: multiply, round half toward +∞. */
 export function mulShiftRound(acc: number, m0: number, shift: number): number {
   const t = 31 - shift;
-  return mulAddShift(acc, m0, 2 ** (t - 1), t);
+  return mulAddShift(acc, m0, t >= 1 && t <= 64 ? POW2[t - 1]! : 2 ** (t - 1), t);
 }
 
 /** SPEC.md §2 requantization: `clamp(zOut + ((acc·m0 + 2^(t−1)) >> t), lo, hi)`. */
