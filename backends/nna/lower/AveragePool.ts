@@ -26,7 +26,7 @@ import { avgPoolParams, type PoolParams } from "../../../ir/kernels/requant.js";
 import { attrsOf } from "../../../ir/op.js";
 import { perTensor } from "../../../ir/quant-params.js";
 import type { Insn, Vec } from "../isa.js";
-import { featureMap, nhwcLanes, plane, tiles, type LowerCtx, type Plane, type Tile } from "./context.js";
+import { featureMap, nhwcLanes, plane, tiles, TRIAL_UNITS, type LowerCtx, type Plane, type Step, type Tile } from "./context.js";
 import { nhwcCopy } from "./Reshape.js";
 
 /** LOAD's pad fields are 8 bits wide. */
@@ -114,7 +114,6 @@ interface Pool {
   readonly accD: number;
   readonly padValue: number;
   readonly avg: PoolParams | undefined;
-  readonly tiling: Tiling;
 }
 
 /** The constants, little-endian: the start vector, then per divisor the multiplier pair (all lanes equal). */
@@ -158,35 +157,54 @@ export function lowerPool(node: Node, ctx: LowerCtx, kind: PoolKind, win: Window
   const [n, c] = [xShape[0]!, xShape[1]!];
   const blocks = x.cols / lanes;
   const accD = 1 + 2 * (avg ? avg.counts.length : 0);
-  const t = tiling(pl, blocks, x.cols, ctx.geo.accVectors - accD, ctx.geo.outBytes);
-  if (!t) throw unsupported(node, `one pixel of ${blocks} channel blocks and its accumulators do not fit the acc scratchpad`);
+  const room = ctx.geo.accVectors - accD;
+  const whole = tiling(pl, blocks, x.cols, room, ctx.geo.outBytes);
+  if (!whole) throw unsupported(node, `one pixel of ${blocks} channel blocks and its accumulators do not fit the acc scratchpad`);
   const pool: Pool = {
-    node, op: avg ? "add" : "max", pl, lanes, blocks, pitch: x.cols, xAddr: x.addr, pAddr, accD, avg, tiling: t,
+    node, op: avg ? "add" : "max", pl, lanes, blocks, pitch: x.cols, xAddr: x.addr, pAddr, accD, avg,
     yAddr: ctx.featureBuffer(yName, n * pl.oh * pl.ow, c).addr, padValue: avg ? qx.zp : MAX_PAD,
   };
-  let first = true;
-  for (const tile of tiles(n, pl, t.rows, t.cols)) {
-    for (let kh0 = 0; kh0 < pl.kh; kh0 += t.kRows) {
-      for (let kw0 = 0; kw0 < pl.kw; kw0 += t.kCols) {
-        poolStep(ctx, pool, tile, kh0, kw0, first);
-        first = false;
+  // Several tiles may take half the room each, in alternate halves of acc and out, so that a tile's
+  // region loads while the previous tile reduces (sync.ts); the cycle model decides whether the
+  // extra load setups pay, on the first tiles of each plan.
+  const plan = (t: Tiling, banked: boolean) => {
+    const list = tiles(n, pl, t.rows, t.cols);
+    const steps = (count: number) => list.slice(0, count).flatMap((tile, i) => {
+      const bank = banked ? i % 2 : 0;
+      const at = { acc: bank * Math.floor(room / 2), out: bank * Math.floor(ctx.geo.outBytes / 2) };
+      const out: Step[] = [];
+      for (let kh0 = 0; kh0 < pl.kh; kh0 += t.kRows) {
+        for (let kw0 = 0; kw0 < pl.kw; kw0 += t.kCols) out.push(poolStep(ctx, pool, t, tile, kh0, kw0, i === 0, at));
       }
-    }
-  }
+      return out;
+    });
+    return { list, steps };
+  };
+  const serial = plan(whole, false);
+  const half = serial.list.length > 1 ? tiling(pl, blocks, x.cols, Math.floor(room / 2), Math.floor(ctx.geo.outBytes / 2)) : undefined;
+  const banked = half ? plan(half, true) : undefined;
+  const cost = (p: typeof serial) => {
+    const k = Math.min(p.list.length, TRIAL_UNITS);
+    return ctx.projectCycles(p.steps(k), k, p.list.length);
+  };
+  const chosen = banked && cost(banked) < cost(serial) ? banked : serial;
+  for (const st of chosen.steps(chosen.list.length)) ctx.stages(st.stages, st.stores);
 }
 
 /**
  * One step of a tile: its input region for the taps from kernel row kh0 and column kw0 on (one
  * load, padded), the reduction of those taps of every window, and after the last taps the results
- * to out and DRAM.
+ * to out and DRAM. Its accumulators (acc0) and region start `at.acc` vectors past the constants, its
+ * results `at.out` bytes into out (a half, double-buffered).
  */
-function poolStep(ctx: LowerCtx, pool: Pool, tile: Tile, kh0: number, kw0: number, first: boolean): void {
-  const { pl, blocks, pitch, accD } = pool;
+function poolStep(ctx: LowerCtx, pool: Pool, t: Tiling, tile: Tile, kh0: number, kw0: number, first: boolean, at: { acc: number; out: number }): Step {
+  const { pl, blocks, pitch } = pool;
+  const acc0 = pool.accD + at.acc;
   const { rows, cols } = tile;
   const tp = rows * cols;
-  const kRows = Math.min(pool.tiling.kRows, pl.kh - kh0);
-  const kCols = Math.min(pool.tiling.kCols, pl.kw - kw0);
-  const accR = accD + tp * blocks;
+  const kRows = Math.min(t.kRows, pl.kh - kh0);
+  const kCols = Math.min(t.kCols, pl.kw - kw0);
+  const accR = acc0 + tp * blocks;
   const [rh, rw] = region(pl, rows, cols, kRows, kCols);
   const iy0 = tile.oy0 * pl.sh - pl.pt + kh0 * pl.dh;
   const ix0 = tile.ox0 * pl.sw - pl.pl + kw0 * pl.dw;
@@ -196,7 +214,7 @@ function poolStep(ctx: LowerCtx, pool: Pool, tile: Tile, kh0: number, kw0: numbe
   const right = rw - Math.max(left, Math.min(rw, pl.w - ix0));
   if ([top, bottom, left * blocks, right * blocks].some((v) => v > PAD_MAX)) throw unsupported(pool.node, `a window reaches more than ${PAD_MAX} vectors into the padding`);
   const [ys, xs] = [rh - top - bottom, rw - left - right];
-  const loads: Insn[] = first ? [ctx.load({ mem: "acc", mode: "i32", dram: pool.pAddr, xSize: accD, xStride: 4 * pool.lanes })] : [];
+  const loads: Insn[] = first ? [ctx.load({ mem: "acc", mode: "i32", dram: pool.pAddr, xSize: pool.accD, xStride: 4 * pool.lanes })] : [];
   loads.push(ctx.load({
     mem: "acc", mode: "i8", sram: accR,
     dram: ys > 0 && xs > 0 ? pool.xAddr + ((tile.img * pl.h + iy0 + top) * pl.w + ix0 + left) * pitch : pool.xAddr,
@@ -205,7 +223,7 @@ function poolStep(ctx: LowerCtx, pool: Pool, tile: Tile, kh0: number, kw0: numbe
   }));
 
   // The accumulators (pixel-major, a vector per block) start from the constant vector.
-  const compute: Insn[] = kh0 > 0 || kw0 > 0 ? [] : [ctx.vec({ fn: "add", dst: accD, rows: tp, cols: blocks, dstRowStride: blocks, dstColStride: 1, useImm: true })];
+  const compute: Insn[] = kh0 > 0 || kw0 > 0 ? [] : [ctx.vec({ fn: "add", dst: acc0, rows: tp, cols: blocks, dstRowStride: blocks, dstColStride: 1, useImm: true })];
   const rowStride = rw * blocks;
   const reduce = (dst: number, src: number, r: number, cc: number, strides: Partial<Vec>): Vec =>
     ctx.vec({ fn: pool.op, dst, src2: dst, src, rows: r, cols: cc, ...strides });
@@ -214,7 +232,7 @@ function poolStep(ctx: LowerCtx, pool: Pool, tile: Tile, kh0: number, kw0: numbe
       // Per tap: one instruction over the tile's pixels.
       for (let kh = 0; kh < kRows; kh++) {
         for (let kw = 0; kw < kCols; kw++) {
-          compute.push(reduce(accD + s, accR + (kh * pl.dh * rw + kw * pl.dw) * blocks + s, rows, cols, {
+          compute.push(reduce(acc0 + s, accR + (kh * pl.dh * rw + kw * pl.dw) * blocks + s, rows, cols, {
             srcRowStride: pl.sh * rowStride, srcColStride: pl.sw * blocks,
             dstRowStride: cols * blocks, dstColStride: blocks, src2RowStride: cols * blocks, src2ColStride: blocks,
           }));
@@ -224,16 +242,17 @@ function poolStep(ctx: LowerCtx, pool: Pool, tile: Tile, kh0: number, kw0: numbe
       // Per pixel: one instruction over its window, into one accumulator (strides 0).
       for (let r = 0; r < rows; r++) {
         for (let cc = 0; cc < cols; cc++) {
-          compute.push(reduce(accD + (r * cols + cc) * blocks + s, accR + (r * pl.sh * rw + cc * pl.sw) * blocks + s, kRows, kCols, {
+          compute.push(reduce(acc0 + (r * cols + cc) * blocks + s, accR + (r * pl.sh * rw + cc * pl.sw) * blocks + s, kRows, kCols, {
             srcRowStride: pl.dh * rowStride, srcColStride: pl.dw * blocks,
           }));
         }
       }
     }
   }
-  if (kh0 + kRows < pl.kh || kw0 + kCols < pl.kw) return ctx.step(loads, compute);
-  compute.push(...finish(ctx, pool, tile));
-  ctx.step(loads, compute, ctx.store({ dram: pool.yAddr + ((tile.img * pl.oh + tile.oy0) * pl.ow + tile.ox0) * pitch, ySize: tp, xSize: pitch, yStride: pitch, srcStride: pitch }));
+  if (kh0 + kRows < pl.kh || kw0 + kCols < pl.kw) return { stages: [{ loads, compute }], stores: [] };
+  compute.push(...finish(ctx, pool, tile, acc0, at.out));
+  const store = ctx.store({ sram: at.out, dram: pool.yAddr + ((tile.img * pl.oh + tile.oy0) * pl.ow + tile.ox0) * pitch, ySize: tp, xSize: pitch, yStride: pitch, srcStride: pitch });
+  return { stages: [{ loads, compute }], stores: [store] };
 }
 
 /**
@@ -241,13 +260,13 @@ function poolStep(ctx: LowerCtx, pool: Pool, tile: Tile, kh0: number, kw0: numbe
  * per channel block and rectangle of output pixels that share a divisor (runs of equal rows × runs
  * of equal columns of the per-position multiplier index).
  */
-function finish(ctx: LowerCtx, pool: Pool, tile: Tile): Vec[] {
-  const { blocks, pitch, lanes, accD } = pool;
+function finish(ctx: LowerCtx, pool: Pool, tile: Tile, acc0: number, outAt: number): Vec[] {
+  const { blocks, pitch, lanes } = pool;
   const { rows, cols } = tile;
   if (!pool.avg) {
     return [ctx.vec({
-      fn: "add", useImm: true, src: accD, rows: rows * cols, cols: blocks, srcRowStride: blocks, srcColStride: 1,
-      dstMem: "out", dtype: "i8", dstRowStride: pitch, dstColStride: lanes,
+      fn: "add", useImm: true, src: acc0, rows: rows * cols, cols: blocks, srcRowStride: blocks, srcColStride: 1,
+      dstMem: "out", dtype: "i8", dst: outAt, dstRowStride: pitch, dstColStride: lanes,
     })];
   }
   const { index, requant } = pool.avg;
@@ -258,9 +277,9 @@ function finish(ctx: LowerCtx, pool: Pool, tile: Tile): Vec[] {
       const m = r0 * cols + c0;
       for (let s = 0; s < blocks; s++) {
         out.push(ctx.vec({
-          fn: "requant", src: accD + m * blocks + s, srcRowStride: cols * blocks, srcColStride: blocks, src2: 1 + 2 * at(r0, c0),
+          fn: "requant", src: acc0 + m * blocks + s, srcRowStride: cols * blocks, srcColStride: blocks, src2: 1 + 2 * at(r0, c0),
           rows: r1 - r0, cols: c1 - c0, imm: requant.zOut, clamp: true, lo: requant.lo, hi: requant.hi,
-          dstMem: "out", dtype: "i8", dst: m * pitch + s * lanes, dstRowStride: cols * pitch, dstColStride: pitch,
+          dstMem: "out", dtype: "i8", dst: outAt + m * pitch + s * lanes, dstRowStride: cols * pitch, dstColStride: pitch,
         }));
       }
     }
