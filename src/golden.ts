@@ -32,6 +32,7 @@ import { loadModel } from "./onnx/load.js";
 import { readTensorFile } from "./onnx/tensor-proto.js";
 import { TARGETS, type Target } from "./program-dir.js";
 import { loadCalibrationSets } from "./quant/calib-data.js";
+import { DEFAULT_SCHEME } from "./quant/config.js";
 import { quantize } from "./quant/index.js";
 import { readAimcFolder, simulateAimcFolder } from "./targets/aimc.js";
 import { readNnaFolder, simulateNna } from "./targets/nna.js";
@@ -143,7 +144,7 @@ export function runCase(c: GoldenCase, target: Target): CaseRun {
   const o = s.options;
   const config = configFrom({
     weights: o.weights ?? "int8", acts: o.acts ?? "int8", perChannel: o.perChannel ?? true, calibration: o.calibration ?? "mse",
-    weightClip: o.weightClip ?? "auto", rounding: o.rounding ?? "nearest", seed: String(o.seed ?? 0), cache: false,
+    weightClip: o.weightClip ?? "auto", rounding: o.rounding ?? DEFAULT_SCHEME.rounding, seed: String(o.seed ?? 0), cache: false,
   });
   const inputShapes = new Map(Object.entries(o.inputShape ?? {}));
   const q = quantize(model, calib.sets, { config, inputShapes, static: false });

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { HwacError } from "../../ir/errors.js";
-import { defaultConfig, parseConfig, type QuantConfig, type Scheme } from "../quant/config.js";
+import { DEFAULT_SCHEME, defaultConfig, parseConfig, type QuantConfig, type Scheme } from "../quant/config.js";
 
 export interface QuantCliOptions {
   calib?: string[];
@@ -33,7 +33,7 @@ export function addQuantOptions(cmd: Command): Command {
     .option("--calibration <method>", "activation range: minmax, percentile, mse or entropy", "mse")
     .option("--percentile <p>", "percentile for --calibration percentile (default 99.99)")
     .option("--weight-clip <method>", "weight range per channel: auto (mse at 4 bits or fewer), minmax or mse", "auto")
-    .option("--rounding <mode>", "weight rounding: nearest or stochastic", "nearest")
+    .option("--rounding <mode>", "weight rounding: gptq (error-compensating, from the calibration inputs), nearest or stochastic", DEFAULT_SCHEME.rounding)
     .option("--seed <n>", "seed of stochastic rounding", "0")
     .option("--config <file>", "JSON scheme: default settings and per-layer overrides")
     .option("--input-shape <name=dims>", "bind an input's dynamic dims, e.g. x=1x3x48x320 (repeatable)", collect)
@@ -58,7 +58,7 @@ export function configFrom(o: QuantCliOptions): QuantConfig {
   const methods = ["minmax", "percentile", "mse", "entropy"];
   if (!methods.includes(o.calibration)) bad("--calibration", o.calibration, methods.join(", "));
   if (!["auto", "minmax", "mse"].includes(o.weightClip)) bad("--weight-clip", o.weightClip, "auto, minmax or mse");
-  if (o.rounding !== "nearest" && o.rounding !== "stochastic") bad("--rounding", o.rounding, "nearest or stochastic");
+  if (o.rounding !== "nearest" && o.rounding !== "stochastic" && o.rounding !== "gptq") bad("--rounding", o.rounding, "gptq, nearest or stochastic");
   const seed = Number(o.seed);
   if (!Number.isInteger(seed) || seed < 0) bad("--seed", o.seed, "a non-negative integer");
   const base = defaultConfig(

@@ -3,8 +3,10 @@
  * bias correction, and int32 bias quantization.
  */
 import type { Node, QuantParams } from "../../ir/graph.js";
+import { perAxisLayout } from "../../ir/kernels/quantize.js";
 import { clamp, roundHalfEven } from "../../ir/numeric.js";
 import { tensor, toFloat64, type Tensor } from "../../ir/tensor.js";
+import type { LayerHessian } from "./gptq.js";
 
 export function scaled(t: Tensor, k: number): Tensor {
   const x = toFloat64(t);
@@ -80,6 +82,28 @@ export function biasCorrection(
       d += (scale[o]! * qf[i]! - wf[i]!) * mean[k]!;
     }
     delta[o] = d;
+  }
+  return delta;
+}
+
+/**
+ * Bias correction with the exact mean x̄ of the rows the weights multiply (a Hessian's sums, in
+ * the order of a channel's weights; for a Conv this sees the padding's zeros, which per-channel
+ * means cannot): Σ_k (s·q − w)_k·x̄_k per output channel. Undefined when no row was seen.
+ */
+export function meanCorrection(w: Tensor, q: Tensor, scale: Float32Array, axis: number, h: LayerHessian): Float64Array | undefined {
+  if (h.count === 0) return undefined;
+  const { outer, axisLen, inner } = perAxisLayout(w.shape, axis);
+  const wf = w.data as Float32Array;
+  const qf = q.data as Int8Array;
+  const delta = new Float64Array(axisLen);
+  for (let c = 0; c < axisLen; c++) {
+    const sums = h.sums[Math.floor(c / h.channelsPerGroup)]!;
+    let d = 0;
+    for (let o = 0, e = 0; o < outer; o++) {
+      for (let j = 0, i = (o * axisLen + c) * inner; j < inner; j++, i++, e++) d += (scale[c]! * qf[i]! - wf[i]!) * sums[e]!;
+    }
+    delta[c] = d / h.count;
   }
   return delta;
 }

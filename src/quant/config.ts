@@ -20,7 +20,12 @@ export interface Scheme {
   calibration: CalibrationMethod;
   /** "auto": MSE-optimal clipping at 4 bits or fewer, where outliers cost the most resolution; min/max above. */
   weightClip: "auto" | "minmax" | "mse";
-  rounding: "nearest" | "stochastic";
+  /**
+   * "nearest"; "stochastic" (unbiased, seeded); "gptq": error-compensating rounding from the
+   * calibration inputs' Hessian (gptq.ts) for per-channel weights of Conv, Gemm, MatMul, LSTM and
+   * GRU, nearest for the other weights.
+   */
+  rounding: "nearest" | "stochastic" | "gptq";
   /** Keep the node in float (between DequantizeLinear and QuantizeLinear). */
   float: boolean;
 }
@@ -46,7 +51,7 @@ export const DEFAULT_SCHEME: Scheme = {
   perChannel: true,
   calibration: "mse",
   weightClip: "auto",
-  rounding: "nearest",
+  rounding: "gptq",
   float: false,
 };
 
@@ -85,7 +90,7 @@ const schemeSchema = z
     perChannel: z.boolean(),
     calibration: z.enum(["minmax", "percentile", "mse", "entropy"]),
     weightClip: z.enum(["auto", "minmax", "mse"]),
-    rounding: z.enum(["nearest", "stochastic"]),
+    rounding: z.enum(["nearest", "stochastic", "gptq"]),
     float: z.boolean(),
   })
   .strict()

@@ -10,7 +10,8 @@ import { verifyModel } from "../../ir/verify.js";
 import { staticize, type PassOptions } from "../pipeline.js";
 import { calibrate, channelMeanFn, rangeFn, type CalibrationResult } from "./calibrate.js";
 import { codebookWeights } from "./codebook.js";
-import { defaultConfig, type QuantConfig } from "./config.js";
+import { defaultConfig, schemeFor, type QuantConfig } from "./config.js";
+import { hessianSource } from "./hessian.js";
 import { quantizeModel, type QuantizeResult, type WeightFn } from "./quantize.js";
 import { quantizeNorm } from "./norm.js";
 import { quantizeGRU, quantizeLSTM } from "./recurrent.js";
@@ -37,8 +38,11 @@ export interface Quantized extends QuantizeResult {
   notices: string[];
 }
 
-/** The default weight quantizer: uniform per-channel grid or Lloyd-Max codebook, per the scheme. */
-export const weightFn: WeightFn = (w, { scheme, axis, seed }) => {
+/**
+ * The default weight quantizer: uniform per-channel grid or Lloyd-Max codebook, per the scheme.
+ * GPTQ rounding needs per-channel scales and the layer's Hessian; without them it rounds to nearest.
+ */
+export const weightFn: WeightFn = (w, { scheme, axis, seed, hessian }) => {
   // Per-tensor weights are one channel of all elements.
   const flat = scheme.perChannel ? w : reshape(w, [1, w.data.length]);
   const ax = scheme.perChannel ? axis : 0;
@@ -47,7 +51,9 @@ export const weightFn: WeightFn = (w, { scheme, axis, seed }) => {
     return { q: reshape(r.q, w.shape), scale: r.scale, clipped: 0 };
   }
   const clip = scheme.weightClip === "auto" ? (scheme.weightBits <= 4 ? "mse" : "minmax") : scheme.weightClip;
-  const r = quantizeWeights(flat, { bits: scheme.weightBits, axis: ax, rounding: scheme.rounding, seed, clip });
+  const gptq = scheme.rounding === "gptq" && scheme.perChannel && hessian !== undefined;
+  const rounding = gptq ? "gptq" : scheme.rounding === "gptq" ? "nearest" : scheme.rounding;
+  const r = quantizeWeights(flat, { bits: scheme.weightBits, axis: ax, rounding, seed, clip, hessian });
   const clipped = r.clipped.reduce((a, b) => a + b, 0) / Math.max(1, r.clipped.length);
   return { q: reshape(r.q, w.shape), scale: r.scale, clipped };
 };
@@ -62,10 +68,11 @@ export function quantize(model: Model, calibrationSets: readonly ReadonlyMap<str
   const float = prepared.model;
   const given = opts.calibration;
   const calibration = typeof given === "function" ? given(float) : (given ?? calibrate(float, calibrationSets));
+  const config = opts.config ?? defaultConfig();
   const result = quantizeModel(
     float,
     rangeFn(calibration, opts.percentile),
-    opts.config ?? defaultConfig(),
+    config,
     weightFn,
     {
       LSTM: quantizeLSTM,
@@ -74,6 +81,7 @@ export function quantize(model: Model, calibrationSets: readonly ReadonlyMap<str
       InstanceNormalization: quantizeNorm,
     },
     opts.biasCorrection === false ? undefined : channelMeanFn(calibration),
+    hessianSource(float, calibrationSets, (n) => schemeFor(config, n).rounding === "gptq"),
   );
   verifyModel(result.model);
   return { ...result, float, calibration, notices: prepared.notices };

@@ -14,8 +14,10 @@ import { numel, tensor, toFloat64, type Tensor } from "../../ir/tensor.js";
 import { schemeFor, type QuantConfig, type Scheme } from "./config.js";
 import { logSoftmaxOutputType, softmaxOutputType } from "../../ir/kernels/softmax.js";
 import { renameReads } from "../passes/rewrite.js";
-import { biasCorrection, quantizeBias, scaled, subtract } from "./bias.js";
-import { EIGHT_BIT_ONLY, isClamp, isParamInput, isScaleConstant, WEIGHTED } from "./rules.js";
+import { biasCorrection, meanCorrection, quantizeBias, scaled, subtract } from "./bias.js";
+import type { LayerHessian } from "./gptq.js";
+import type { Reference } from "./report.js";
+import { EIGHT_BIT_ONLY, increasingInverse, isClamp, isParamInput, isScaleConstant, WEIGHTED } from "./rules.js";
 
 export interface ActRange {
   min: number;
@@ -25,10 +27,13 @@ export interface ActRange {
 /** The calibrated range of a float value under a scheme (its method and bits), if known. */
 export type RangeFn = (value: string, scheme: Scheme) => ActRange | undefined;
 
-/** Quantizes a float weight per output channel; returns int codes and per-channel scales. */
+/**
+ * Quantizes a float weight per output channel; returns int codes and per-channel scales.
+ * `hessian` is the layer's input Hessian when the scheme rounds by GPTQ and the layer has one.
+ */
 export type WeightFn = (
   w: Tensor,
-  opts: { scheme: Scheme; axis: number; seed: number },
+  opts: { scheme: Scheme; axis: number; seed: number; hessian?: LayerHessian },
 ) => { q: Tensor; scale: Float32Array; clipped: number };
 
 /** What an op-specific quantizer (LSTM, GRU, …) may use from the rewrite. */
@@ -49,6 +54,8 @@ export interface CustomQuantCtx {
   /** Adds a quantized initializer; returns its (fresh) name. */
   addInitializer(base: string, t: Tensor, type: TensorType): string;
   readonly weightFn: WeightFn;
+  /** The Hessian of the weight at input `input`, for `weightFn`, when the scheme rounds by GPTQ. */
+  hessian(input: number): LayerHessian | undefined;
 }
 
 export interface CustomQuantResult {
@@ -81,10 +88,12 @@ export interface QuantizeResult {
   /** Float value name → the quantized value holding its codes. */
   quantizedValues: Map<string, string>;
   /**
-   * Values quantized to the range of the clamp (Relu/Clip) that reads them: their codes stand
-   * for the clamp's output, which is the float value to compare them with.
+   * Values whose codes stand for something other than their own float value: the output of the
+   * clamp (Relu/Clip) that reads them and whose range they take, or their own value clipped to
+   * the range their only reader tells apart (a LeakyRelu's input). What `compareModels` compares
+   * them with.
    */
-  fusedClamps: Map<string, string>;
+  fusedClamps: Map<string, Reference>;
 }
 
 /** Per-tensor activation quantization of a range (docs/quantization.md). */
@@ -140,6 +149,8 @@ export function quantizeModel(
   custom: Readonly<Record<string, CustomQuantizer>> = {},
   /** Calibrated mean per channel of a value: enables bias correction of weighted layers. */
   channelMean?: (value: string) => readonly number[] | undefined,
+  /** The Hessian of a node's weight input, asked for (in graph order) when its scheme rounds by GPTQ. */
+  hessianOf?: (node: Node, input: number) => LayerHessian | undefined,
 ): QuantizeResult {
   const g = model.graph;
   const file = model.source;
@@ -171,18 +182,30 @@ export function quantizeModel(
   };
 
   const isScalarConst = (v: string) => isConst(v) && constOf(v).data.length === 1;
-  const fusedClamps = new Map<string, string>();
-  /** The range a value is quantized to: its own, or that of the clamp that is its only reader. */
+  const fusedClamps = new Map<string, Reference>();
+  /**
+   * The range a value is quantized to: that of the clamp that is its only reader; or, when its
+   * only reader is increasing (LeakyRelu), its own cut to the preimage of that reader's output
+   * range — inputs beyond it give the same output codes, so grid steps spent on them are lost (a
+   * LeakyRelu clamped by Max(·, −0.4) reads nothing below −0.4/α); or else its own.
+   */
   const rangeFor = (v: string, scheme: Scheme): ActRange | undefined => {
     const readers = consumers.get(v) ?? [];
-    if (readers.length === 1 && isClamp(readers[0]!, isScalarConst) && readers[0]!.inputs[0] === v && !graphOutputs.has(v)) {
-      const r = rangeOf(readers[0]!.outputs[0]!, scheme);
+    const reader = readers.length === 1 && readers[0]!.inputs[0] === v && !graphOutputs.has(v) ? readers[0] : undefined;
+    if (reader && isClamp(reader, isScalarConst)) {
+      const r = rangeOf(reader.outputs[0]!, scheme);
       if (r) {
-        fusedClamps.set(v, readers[0]!.outputs[0]!);
+        fusedClamps.set(v, { value: reader.outputs[0]! });
         return r;
       }
     }
-    return rangeOf(v, scheme);
+    const own = rangeOf(v, scheme);
+    const inverse = reader && increasingInverse(reader);
+    const out = inverse && own && rangeFor(reader.outputs[0]!, scheme);
+    if (!out) return own;
+    const clip = { min: inverse(out.min), max: inverse(out.max) };
+    fusedClamps.set(v, { value: v, clip });
+    return { min: Math.max(own!.min, clip.min), max: Math.min(own!.max, clip.max) };
   };
 
   const quantizedInput = (v: string, scheme: Scheme): string => {
@@ -303,6 +326,7 @@ export function quantizeModel(
           return name;
         },
         weightFn,
+        hessian: (input) => (scheme.rounding === "gptq" ? hessianOf?.(node, input) : undefined),
       });
       if (typeof r !== "string") {
         nodes.push({ ...node, inputs: r.inputs, outputs: emitOutputs(node, r.outTypes), attrs: r.attrs ?? node.attrs });
@@ -348,16 +372,18 @@ export function quantizeModel(
         attrs = rest;
       }
       const axis = rule.axis(node, w.shape.length);
-      const wq = weightFn(w, { scheme, axis, seed });
+      const hessian = scheme.rounding === "gptq" ? hessianOf?.(node, rule.weight) : undefined;
+      const wq = weightFn(w, { scheme, axis, seed, hessian });
       const wName = fresh(`${node.inputs[rule.weight]}_q`);
       inits.set(wName, wq.q);
       const wQuant: QuantParams = { scale: wq.scale, zeroPoint: new Int32Array(wq.scale.length), axis };
       valueTypes.set(wName, { dtype: wq.q.dtype, shape: [...w.shape], quant: wQuant });
       inputs[rule.weight] = wName;
       info = { ...info, weightBits: scheme.weightBits, clipped: wq.clipped };
-      const mean = channelMean?.(node.inputs[0]!);
-      if (mean && rule.bias !== undefined) {
-        const delta = biasCorrection(node, w, wq.q, wq.scale, axis, mean);
+      if (channelMean && rule.bias !== undefined) {
+        // The Hessian's row mean is exact (padding included); per-channel means are the fallback.
+        const mean = channelMean(node.inputs[0]!);
+        const delta = hessian ? meanCorrection(w, wq.q, wq.scale, axis, hessian) : mean && biasCorrection(node, w, wq.q, wq.scale, axis, mean);
         if (delta) bias = subtract(bias ?? tensor("float32", [delta.length]), delta);
       }
       if (bias && rule.bias !== undefined) {

@@ -47,8 +47,9 @@ interface Weights {
   clipped: number;
 }
 
-function quantizeWeight(ctx: CustomQuantCtx, name: string, w: Tensor, seed: number): Weights {
-  const r = ctx.weightFn(w, { scheme: ctx.scheme, axis: 1, seed });
+function quantizeWeight(ctx: CustomQuantCtx, input: number, w: Tensor, seed: number): Weights {
+  const name = ctx.node.inputs[input]!;
+  const r = ctx.weightFn(w, { scheme: ctx.scheme, axis: 1, seed, hessian: ctx.hessian(input) });
   const rows = w.shape[1]!;
   const type: TensorType = {
     dtype: r.q.dtype,
@@ -115,8 +116,8 @@ function quantizeRecurrent(ctx: CustomQuantCtx, kind: RecurrentKind): CustomQuan
     activationType(hRange, bits, scheme.actSymmetric, (v && ctx.typeOf(v)?.shape) || null);
 
   const sh = hiddenType(undefined).quant!.scale[0]!;
-  const w = quantizeWeight(ctx, wIn!, W, ctx.seed);
-  const r = quantizeWeight(ctx, rIn!, R, (ctx.seed ^ R_SEED_MASK) >>> 0);
+  const w = quantizeWeight(ctx, 1, W, ctx.seed);
+  const r = quantizeWeight(ctx, 2, R, (ctx.seed ^ R_SEED_MASK) >>> 0);
   const hidden = R.shape[2]!;
   const lbr = kind === GRU_KIND && attrsOf(node).int("linear_before_reset", 0) !== 0;
   let bName = "";

@@ -62,6 +62,15 @@ function argmaxRows(t: Tensor): number[] {
   return out;
 }
 
+/**
+ * The float value a quantized value's codes stand for, when not its own: another value (a fused
+ * clamp's output), and/or the value clipped to `clip` (beyond it, its reader's output is the same).
+ */
+export interface Reference {
+  value: string;
+  clip?: { min: number; max: number };
+}
+
 export interface Comparison {
   /** Per quantized layer output: SQNR in dB over all evaluation sets. */
   layers: { value: string; sqnrDb: number }[];
@@ -80,8 +89,8 @@ export function compareModels(
   quantizedValues: ReadonlyMap<string, string>,
   sets: readonly ReadonlyMap<string, Tensor>[],
   labels?: readonly (readonly number[])[],
-  /** Float value to compare a quantized value with, when not its own (fused clamps). */
-  reference: ReadonlyMap<string, string> = new Map(),
+  /** What to compare a quantized value with, when not its own float value (`QuantizeResult.fusedClamps`). */
+  reference: ReadonlyMap<string, Reference> = new Map(),
 ): Comparison {
   const layerAcc = new Map<string, SqnrAccumulator>();
   const outAcc = new Map<string, { sqnr: SqnrAccumulator; agree: number; rows: number }>();
@@ -92,13 +101,16 @@ export function compareModels(
     const f = runModel(floatModel, feeds, { keepAll: true });
     const q = runQuantized(quantModel, feeds, { keepAll: true });
     for (const [orig, qname] of quantizedValues) {
-      const ft = f.get(reference.get(orig) ?? orig);
+      const ref = reference.get(orig);
+      const ft = f.get(ref?.value ?? orig);
       const qt = q.get(qname);
       const type = quantModel.graph.valueTypes.get(qname);
       if (!ft || !qt || !type?.quant) continue;
       const deq = dequantize(qt, type.quant.scale, type.quant.zeroPoint, type.quant.axis);
       const acc = layerAcc.get(orig) ?? new SqnrAccumulator();
-      acc.add(toFloat64(ft), deq);
+      const want = toFloat64(ft);
+      if (ref?.clip) for (let i = 0; i < want.length; i++) want[i] = Math.min(ref.clip.max, Math.max(ref.clip.min, want[i]!));
+      acc.add(want, deq);
       layerAcc.set(orig, acc);
     }
     floatModel.graph.outputs.forEach((o, i) => {

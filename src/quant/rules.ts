@@ -3,6 +3,7 @@
  * are bias, and which are parameters that stay float or integer (shapes, axes, bounds).
  */
 import type { Node } from "../../ir/graph.js";
+import { attrsOf } from "../../ir/op.js";
 
 export interface WeightedRule {
   /** Input index of the weight tensor (a constant). */
@@ -61,6 +62,16 @@ export const EIGHT_BIT_ONLY: ReadonlySet<string> = new Set(["Softmax", "LogSoftm
 export function isClamp(node: Node, isScalarConst: (v: string) => boolean): boolean {
   if (node.op === "Relu" || node.op === "Clip") return true;
   return (node.op === "Max" || node.op === "Min") && node.inputs.length === 2 && isScalarConst(node.inputs[1]!);
+}
+
+/**
+ * The inverse of a unary op that is strictly increasing over all reals, so that the preimage of an
+ * output range is an input range: LeakyRelu with α > 0. Undefined for other nodes.
+ */
+export function increasingInverse(node: Node): ((y: number) => number) | undefined {
+  if (node.op !== "LeakyRelu") return undefined;
+  const alpha = attrsOf(node).float("alpha", 0.01);
+  return alpha > 0 ? (y) => (y < 0 ? y / alpha : y) : undefined;
 }
 
 export function isParamInput(node: Node, index: number): boolean {

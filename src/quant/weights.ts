@@ -12,6 +12,7 @@ import { dequantizeValue, forEachRun, perAxisLayout, quantizeValue, type ParamLa
 import { clamp, roundHalfEven } from "../../ir/numeric.js";
 import { shapeStr, tensor, type Tensor } from "../../ir/tensor.js";
 import { unsafeUniformIntDistribution, xoroshiro128plus } from "pure-rand";
+import { gptqCodes, type LayerHessian } from "./gptq.js";
 
 /** Error codes of weight quantization (HW404x). */
 export const WEIGHT_CODES = {
@@ -26,7 +27,10 @@ export interface WeightQuantOptions {
   readonly bits: number;
   /** The output-channel axis; one scale per index along it. Negative counts from the end. */
   readonly axis: number;
-  readonly rounding: "nearest" | "stochastic";
+  /** "gptq" needs `hessian`. */
+  readonly rounding: "nearest" | "stochastic" | "gptq";
+  /** The layer's input Hessian, for "gptq" rounding: one row of it per weight of a channel. */
+  readonly hessian?: LayerHessian;
   /** Seed of the stochastic rounding generator (an integer, taken modulo 2^32); default 0. */
   readonly seed?: number;
   /** "minmax": scale = max|w| / qmax; "mse": the clipping threshold minimizing Σ(w − s·q)². */
@@ -53,9 +57,10 @@ const U_STEPS = 2 ** 24;
 
 export function quantizeWeights(w: Tensor, opts: WeightQuantOptions): QuantizedWeights {
   const { data, layout } = weightLayout(w, opts.bits, opts.axis);
-  if (opts.rounding !== "nearest" && opts.rounding !== "stochastic") {
-    fail(WEIGHT_CODES.badOption, `rounding must be "nearest" or "stochastic", got ${JSON.stringify(opts.rounding)}`);
+  if (opts.rounding !== "nearest" && opts.rounding !== "stochastic" && opts.rounding !== "gptq") {
+    fail(WEIGHT_CODES.badOption, `rounding must be "nearest", "stochastic" or "gptq", got ${JSON.stringify(opts.rounding)}`);
   }
+  if (opts.rounding === "gptq" && !opts.hessian) fail(WEIGHT_CODES.badOption, `"gptq" rounding needs the layer's Hessian`);
   if (opts.clip !== "minmax" && opts.clip !== "mse") {
     fail(WEIGHT_CODES.badOption, `clip must be "minmax" or "mse", got ${JSON.stringify(opts.clip)}`);
   }
@@ -63,10 +68,26 @@ export function quantizeWeights(w: Tensor, opts: WeightQuantOptions): QuantizedW
   const maxabs = channelMaxAbs(data, layout);
   const scale = opts.clip === "mse" ? mseScales(data, layout, maxabs, qmax) : maxabs.map((m) => symmetricScale(m, qmax));
 
-  const round = opts.rounding === "stochastic" ? stochasticRounder(opts.seed ?? 0) : roundHalfEven;
   const q = tensor(opts.bits <= 4 ? "int4" : "int8", w.shape);
   const codes = q.data as Int8Array;
   const saturated = new Float64Array(layout.axisLen);
+  if (opts.rounding === "gptq") gptqCodes(data, layout, scale, qmax, opts.hessian!, codes, saturated);
+  else roundCodes(data, layout, scale, qmax, opts.rounding === "stochastic" ? stochasticRounder(opts.seed ?? 0) : roundHalfEven, codes, saturated);
+  const perChannel = layout.outer * layout.inner;
+  const clipped = Float32Array.from(saturated, (k) => (perChannel === 0 ? 0 : k / perChannel));
+  return { q, scale, clipped };
+}
+
+/** Each weight on its own: codes[i] = clamp(round(w / s)), counting per channel the codes that saturated. */
+function roundCodes(
+  data: Float32Array,
+  layout: ParamLayout,
+  scale: Float32Array,
+  qmax: number,
+  round: (v: number) => number,
+  codes: Int8Array,
+  saturated: Float64Array,
+): void {
   // forEachRun visits elements in row-major order, which is the order stochastic rounding draws in.
   forEachRun(layout, (start, len, c) => {
     const s = scale[c]!;
@@ -76,9 +97,6 @@ export function quantizeWeights(w: Tensor, opts: WeightQuantOptions): QuantizedW
       codes[i] = clamp(r, -qmax, qmax);
     }
   });
-  const perChannel = layout.outer * layout.inner;
-  const clipped = Float32Array.from(saturated, (k) => (perChannel === 0 ? 0 : k / perChannel));
-  return { q, scale, clipped };
 }
 
 /**
