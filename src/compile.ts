@@ -12,11 +12,12 @@
 import { HwacError } from "../ir/errors.js";
 import type { Model } from "../ir/graph.js";
 import { shapeStr, type Tensor } from "../ir/tensor.js";
-import { printModel } from "../ir/text/index.js";
+import { printModelPieces } from "../ir/text/index.js";
 import type { AimcConfig } from "../backends/aimc/config.js";
 import type { NnaConfig } from "../backends/nna/config.js";
 import { splitItems, type Batching } from "./batch.js";
-import { encodeModel } from "./onnx/save.js";
+import type { FileContent } from "./fsutil.js";
+import { modelPieces } from "./onnx/save.js";
 import { staticize } from "./pipeline.js";
 import { quantize, type Quantized, type QuantizeOptions } from "./quant/index.js";
 import { compareModels, layerRows, reportDb, type Comparison } from "./quant/report.js";
@@ -44,7 +45,7 @@ export interface TargetProgram {
   /** The graph the program implements, run by the integer reference. */
   model: Model;
   /** Target files by name. */
-  files: Map<string, Uint8Array | string>;
+  files: Map<string, FileContent>;
   /** Target statistics for report.json. */
   stats: Record<string, unknown>;
   notices: string[];
@@ -58,8 +59,8 @@ export interface Compiled {
   program: TargetProgram;
   comparison: Comparison;
   report: Record<string, unknown>;
-  /** The program folder's files, by name. */
-  files: Map<string, Uint8Array | string>;
+  /** The program folder's files, by name; the large ones (float.onnx, model.hir, model.nnas) are made as they are written. */
+  files: Map<string, FileContent>;
   notices: string[];
 }
 
@@ -183,10 +184,10 @@ export function compileQuantized(q: Quantized, calibrationSets: readonly Readonl
   if (skipped.length) notices.push(`evaluation set(s) ${skipped.join(", ")} do not fit the program's input shapes and were left out of the report`);
   const shapeNotes = [...shapes].map(([n, s]) => `${n}: ${shapeStr(s)}`);
   const report = buildCompileReport(opts.target, q, target, comparison, shapeNotes, notices);
-  const files = new Map<string, Uint8Array | string>([
+  const files = new Map<string, FileContent>([
     [MANIFEST, manifestText({ target: opts.target, inputs: shapes, sourceInputs: opts.sourceInputs ?? q.float.graph.inputs.map((i) => i.name), batching })],
-    ["model.hir", printModel(target.model)],
-    ["float.onnx", encodeModel(q.float)],
+    ["model.hir", { pieces: () => printModelPieces(target.model) }],
+    ["float.onnx", modelPieces(q.float)],
     ["report.json", JSON.stringify(report, null, 1) + "\n"],
     ...target.files,
   ]);

@@ -2,12 +2,39 @@
  * Output writing that never leaves a half-written result: files go to a temporary sibling
  * folder that is renamed into place only when everything is written.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { HwacError } from "../ir/errors.js";
 
-/** Writes `files` (relative name → bytes or text) as the folder `outDir`, replacing it whole. */
-export function writeDirAtomic(outDir: string, files: ReadonlyMap<string, Uint8Array | string>): void {
+/**
+ * A file made piece by piece as it is written (text as UTF-8), so a large file (a model's
+ * weights, its printed IR) is never whole in memory; `pieces` is called each time it is written.
+ */
+export interface StreamedFile {
+  readonly pieces: () => Iterable<Uint8Array | string>;
+}
+
+/** What a file holds: bytes, text, or pieces made while it is written. */
+export type FileContent = Uint8Array | string | StreamedFile;
+
+function writeContent(path: string, c: FileContent): void {
+  if (c instanceof Uint8Array || typeof c === "string") {
+    writeFileSync(path, c);
+    return;
+  }
+  const fd = openSync(path, "w");
+  try {
+    for (const p of c.pieces()) {
+      const bytes = typeof p === "string" ? Buffer.from(p, "utf8") : p;
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes `files` (relative name → content) as the folder `outDir`, replacing it whole. */
+export function writeDirAtomic(outDir: string, files: ReadonlyMap<string, FileContent>): void {
   const parent = dirname(outDir);
   if (!existsSync(parent)) mkdirSync(parent, { recursive: true });
   if (existsSync(outDir) && !statSync(outDir).isDirectory()) {
@@ -21,7 +48,7 @@ export function writeDirAtomic(outDir: string, files: ReadonlyMap<string, Uint8A
     for (const [name, data] of files) {
       const path = join(tmp, name);
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, data);
+      writeContent(path, data);
     }
     if (existsSync(outDir)) renameSync(outDir, old);
     renameSync(tmp, outDir);
@@ -34,12 +61,12 @@ export function writeDirAtomic(outDir: string, files: ReadonlyMap<string, Uint8A
 }
 
 /** Writes one file atomically (temporary sibling + rename). */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+export function writeFileAtomic(path: string, data: FileContent): void {
   const dir = dirname(path);
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
   try {
-    writeFileSync(tmp, data);
+    writeContent(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });

@@ -121,57 +121,79 @@ export function checkTables(p: Program): TableProblem | undefined {
   return undefined;
 }
 
+/** Little-endian writes into a buffer of the program's exact size (computed before). */
 class Writer {
-  private buf = new Uint8Array(1024);
-  private view = new DataView(this.buf.buffer);
-  length = 0;
+  private readonly buf: Uint8Array;
+  private readonly view: DataView;
+  private length = 0;
 
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
   private room(n: number): number {
-    if (this.length + n > this.buf.length) {
-      const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
-      next.set(this.buf);
-      this.buf = next;
-      this.view = new DataView(next.buffer);
-    }
     const at = this.length;
     this.length += n;
     return at;
   }
-  /** A DataView over `n` new bytes; room() runs first because it may replace the buffer. */
-  private at(n: number): [DataView, number] {
-    const at = this.room(n);
-    return [this.view, at];
-  }
-  u8(v: number): void { const [d, at] = this.at(1); d.setUint8(at, v); }
-  u16(v: number): void { const [d, at] = this.at(2); d.setUint16(at, v, true); }
-  u32(v: number): void { const [d, at] = this.at(4); d.setUint32(at, v, true); }
-  i32(v: number): void { const [d, at] = this.at(4); d.setInt32(at, v, true); }
-  f32(v: number): void { const [d, at] = this.at(4); d.setFloat32(at, v, true); }
-  bytes(b: Uint8Array): void {
+  u8(v: number): void { this.view.setUint8(this.room(1), v); }
+  u16(v: number): void { this.view.setUint16(this.room(2), v, true); }
+  u32(v: number): void { this.view.setUint32(this.room(4), v, true); }
+  i32(v: number): void { this.view.setInt32(this.room(4), v, true); }
+  f32(v: number): void { this.view.setFloat32(this.room(4), v, true); }
+  /** Writes `b`; returns where it starts. */
+  bytes(b: Uint8Array): number {
     const at = this.room(b.length);
     this.buf.set(b, at);
+    return at;
   }
-  str(s: string): void {
-    const b = new TextEncoder().encode(s);
+  /** The next `n` bytes, still zero, for a writer that fills them in place (an instruction word). */
+  zeros(n: number): Uint8Array {
+    const at = this.room(n);
+    return this.buf.subarray(at, at + n);
+  }
+  /** A name, UTF-8 encoded before (to size the buffer): u16 length · bytes. */
+  str(b: Uint8Array): void {
     if (b.length > 0xffff) throw new HwacError("HW5010", `a name of ${b.length} bytes is longer than 65535`);
     this.u16(b.length);
     this.bytes(b);
   }
-  result(): Uint8Array { return this.buf.slice(0, this.length); }
+  result(): Uint8Array {
+    if (this.length !== this.buf.length) throw new Error(`wrote ${this.length} bytes of a program planned as ${this.buf.length}`);
+    return this.buf;
+  }
 }
 
+const HEADER_BYTES = 40;
+
 export function encodeProgram(p: Program): Uint8Array {
+  return encodeProgramSharing(p).bytes;
+}
+
+/**
+ * The binary, and `p` with each segment's data a view of the binary's copy: a compile that keeps
+ * both (to print the assembly later) holds the weights once.
+ */
+export function encodeProgramSharing(p: Program): { bytes: Uint8Array; program: Program } {
   const bad = checkTables(p);
   if (bad) throw new HwacError("HW5010", bad.message);
-  const w = new Writer();
-  w.bytes(new TextEncoder().encode(NNAB_MAGIC));
+  const utf8 = new TextEncoder();
+  const tensorNames = p.tensors.map((t) => utf8.encode(t.name));
+  const layerNames = p.layers.map((l) => utf8.encode(l.name));
+  // Sized first and written once: a program is mostly its weight segments, never worth copying.
+  let size = HEADER_BYTES + p.insns.length * WORD_BYTES;
+  p.tensors.forEach((t, i) => (size += 2 + tensorNames[i]!.length + 4 + 4 * t.shape.length + 12));
+  layerNames.forEach((n) => (size += 4 + n.length));
+  for (const s of p.segments) size += 8 + s.data.length;
+  const w = new Writer(size);
+  w.bytes(utf8.encode(NNAB_MAGIC));
   w.u16(NNAB_VERSION);
   w.u16(0);
   for (let i = 0; i < 8; i++) w.u8(parseInt(p.configHash.slice(2 * i, 2 * i + 2), 16));
   for (const n of [p.dramBytes, p.insns.length, p.tensors.length, p.layers.length, p.segments.length, 0]) w.u32(n);
-  for (const insn of p.insns) w.bytes(encodeInsn(insn));
-  for (const t of p.tensors) {
-    w.str(t.name);
+  for (const insn of p.insns) encodeInsn(insn, w.zeros(WORD_BYTES));
+  p.tensors.forEach((t, i) => {
+    w.str(tensorNames[i]!);
     w.u8(t.kind === "input" ? 0 : 1);
     w.u8(IO_DTYPES.indexOf(t.dtype));
     w.u8(t.shape.length);
@@ -180,17 +202,18 @@ export function encodeProgram(p: Program): Uint8Array {
     w.u32(t.addr);
     w.f32(t.scale);
     w.i32(t.zeroPoint);
-  }
-  for (const l of p.layers) {
+  });
+  p.layers.forEach((l, i) => {
     w.u16(l.id);
-    w.str(l.name);
-  }
-  for (const s of p.segments) {
+    w.str(layerNames[i]!);
+  });
+  const segments = p.segments.map((s) => {
     w.u32(s.addr);
     w.u32(s.data.length);
-    w.bytes(s.data);
-  }
-  return w.result();
+    return { at: w.bytes(s.data), s };
+  });
+  const bytes = w.result();
+  return { bytes, program: { ...p, segments: segments.map(({ at, s }) => ({ ...s, data: bytes.subarray(at, at + s.data.length) })) } };
 }
 
 class Reader {

@@ -9,7 +9,7 @@ import { textError } from "./errors.js";
 import { hirParser } from "./grammar.js";
 import { hirLexer } from "./tokens.js";
 
-export { printModel, printType } from "./print.js";
+export { printModel, printModelPieces, printType } from "./print.js";
 
 /** Parses `.hir` text; errors are HwacErrors (HW2100-HW2102) naming `file`, line and column. */
 export function parseModel(text: string, file?: string): Model {

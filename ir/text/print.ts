@@ -15,12 +15,21 @@ const HEADER_WIDTH = 100;
 const STEP = "  ";
 
 export function printModel(m: Model): string {
-  const lines = [`ir_version ${m.irVersion}`, `producer ${JSON.stringify(m.producer)}`];
+  return Array.from(printModelPieces(m)).join("");
+}
+
+/**
+ * `printModel`'s text piece by piece (a line of the top graph each), so a large model can be
+ * written without its whole text in memory.
+ */
+export function* printModelPieces(m: Model): Generator<string> {
+  yield `ir_version ${m.irVersion}\n`;
+  yield `producer ${JSON.stringify(m.producer)}\n`;
   for (const domain of Object.keys(m.opsets).sort()) {
-    lines.push(domain === "" ? `opset ${m.opsets[domain]}` : `opset ${name(domain)} ${m.opsets[domain]}`);
+    yield domain === "" ? `opset ${m.opsets[domain]}\n` : `opset ${name(domain)} ${m.opsets[domain]}\n`;
   }
-  lines.push("", printGraph(m.graph, ""));
-  return lines.join("\n") + "\n";
+  yield "\n";
+  for (const line of graphLines(m.graph, "")) yield `${line}\n`;
 }
 
 /** A name: bare when it is an identifier that is not a keyword, else a JSON string. */
@@ -75,6 +84,11 @@ function decl(d: ValueDecl): string {
  * `indent`, so it can stand at the top level or as an attribute value.
  */
 function printGraph(g: Graph, indent: string): string {
+  return Array.from(graphLines(g, indent)).join("\n");
+}
+
+/** printGraph's lines, one at a time. */
+function* graphLines(g: Graph, indent: string): Generator<string> {
   const inner = indent + STEP;
   const ins = g.inputs.map(decl);
   const outs = g.outputs.map(decl);
@@ -83,17 +97,16 @@ function printGraph(g: Graph, indent: string): string {
     const wrap = (ds: string[]): string => (ds.length ? `(\n${ds.map((d) => inner + d).join(",\n")}\n${indent})` : "()");
     header = `graph ${name(g.name)} ${wrap(ins)} -> ${wrap(outs)} {`;
   }
-  const lines = [header];
-  for (const [k, t] of g.initializers) lines.push(`${inner}const ${ref("%", k)} = ${tensorLit(t)}`);
+  yield header;
+  for (const [k, t] of g.initializers) yield `${inner}const ${ref("%", k)} = ${tensorLit(t)}`;
   // A node output's type is printed on the node; only the remaining value types need a line.
   const nodeOutputs = new Set(g.nodes.flatMap((n) => n.outputs.filter((o) => o !== "")));
   for (const [k, t] of g.valueTypes) {
-    if (!nodeOutputs.has(k)) lines.push(`${inner}type ${ref("%", k)}: ${printType(t)}`);
+    if (!nodeOutputs.has(k)) yield `${inner}type ${ref("%", k)}: ${printType(t)}`;
   }
   const typed = new Set<string>();
-  for (const n of g.nodes) lines.push(inner + printNode(n, inner, g.valueTypes, typed));
-  lines.push(`${indent}}`);
-  return lines.join("\n");
+  for (const n of g.nodes) yield inner + printNode(n, inner, g.valueTypes, typed);
+  yield `${indent}}`;
 }
 
 /** `typed` holds outputs whose type was already printed (IR that is not SSA repeats outputs). */

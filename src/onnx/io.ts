@@ -31,17 +31,57 @@ export function withFile<T>(path: string, what: string, where: Where, fn: (fd: n
 
 /** Reads exactly `length` bytes at `offset` into a fresh buffer. */
 export function readRange(fd: number, offset: number, length: number, where: Where): Buffer {
+  const out = allocate(length, where);
+  readInto(fd, out, offset, length, where);
+  return out;
+}
+
+function allocate(length: number, where: Where): Buffer {
   if (length > bufferConstants.MAX_LENGTH) {
     fail(CODES.limit, `cannot hold ${length} bytes in memory (at most ${bufferConstants.MAX_LENGTH})`, where);
   }
-  const out = Buffer.allocUnsafe(length);
+  return Buffer.allocUnsafe(length);
+}
+
+/** Reads exactly `length` bytes at `offset` into the start of `out`. */
+function readInto(fd: number, out: Buffer, offset: number, length: number, where: Where): void {
   let done = 0;
   while (done < length) {
     const n = fs.readSync(fd, out, done, Math.min(CHUNK, length - done), offset + done);
     if (n === 0) fail(CODES.io, `the file ended after ${offset + done} bytes while reading ${length} bytes at ${offset}`, where);
     done += n;
   }
-  return out;
+}
+
+/** Bytes read by range; what `read` returns is valid until the next read. */
+export interface ByteSource {
+  readonly size: number;
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** Smallest read from a file source: field headers are read a window at a time, not a syscall each. */
+const WINDOW = 1 << 16;
+
+/**
+ * An open file as a ByteSource. Every read lands in one buffer, grown to the largest read, so
+ * reading a model tensor by tensor allocates no more than its largest tensor.
+ */
+export function fileSource(fd: number, size: number, where: Where): ByteSource {
+  let buf: Buffer = Buffer.alloc(0);
+  let start = 0;
+  let end = 0;
+  return {
+    size,
+    read(offset, length) {
+      if (offset < start || offset + length > end) {
+        const want = Math.max(length, Math.min(WINDOW, size - offset));
+        if (want > buf.length) buf = allocate(want, where);
+        readInto(fd, buf, offset, want, where);
+        [start, end] = [offset, offset + want];
+      }
+      return buf.subarray(offset - start, offset - start + length);
+    },
+  };
 }
 
 /** Reads a whole file of at most `maxBytes` bytes. */

@@ -8,12 +8,13 @@ import type { Attr, Graph, Model, Node, TensorType, ValueDecl } from "../../ir/g
 import { fail, type Where } from "../../ir/errors.js";
 import type { Tensor } from "../../ir/tensor.js";
 import { CODES } from "./codes.js";
-import { readWholeFile } from "./io.js";
+import { fileSource, readWholeFile, withFile, type ByteSource } from "./io.js";
 import { LOAD_DEFAULTS, type LoadOptions } from "./options.js";
 import {
   approxNumber, decodeProto, onnx, safeNumber,
   type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto,
 } from "./proto.js";
+import { splitModel, type Span } from "./split.js";
 import { decodeTensor } from "./tensor-proto.js";
 import { tensorType } from "./value-types.js";
 
@@ -37,17 +38,53 @@ const AT = onnx.AttributeProto.AttributeType;
 const utf8 = new TextDecoder("utf-8");
 
 export function loadModel(file: string, opts: LoadOptions = {}): Model {
-  const bytes = readWholeFile(file, "model file", opts.maxModelBytes ?? LOAD_DEFAULTS.maxModelBytes, { file });
-  return decodeModel(bytes, { ...opts, file, baseDir: path.dirname(file) });
+  const options: DecodeOptions = { ...opts, file, baseDir: path.dirname(file) };
+  const maxBytes = opts.maxModelBytes ?? LOAD_DEFAULTS.maxModelBytes;
+  const split = withFile(file, "model file", { file }, (fd, size) =>
+    size <= maxBytes ? decodeSplit(fileSource(fd, size, { file }), options) : undefined);
+  return split ?? decodeWhole(readWholeFile(file, "model file", maxBytes, { file }), options);
 }
 
 export function decodeModel(bytes: Uint8Array, opts: DecodeOptions): Model {
+  const inMemory: ByteSource = { size: bytes.length, read: (offset, length) => bytes.subarray(offset, offset + length) };
+  const split = bytes.length <= (opts.maxModelBytes ?? LOAD_DEFAULTS.maxModelBytes) ? decodeSplit(inMemory, opts) : undefined;
+  return split ?? decodeWhole(bytes, opts);
+}
+
+/**
+ * The model decoded with its top graph's initializers read one at a time (split.ts), or
+ * undefined when the bytes do not split or anything about them fails: the whole-message decoder
+ * then runs, so a bad model fails with the same error, in the same order, either way.
+ */
+function decodeSplit(src: ByteSource, opts: DecodeOptions): Model | undefined {
+  const where: Where = { file: opts.file };
+  try {
+    const split = splitModel(src);
+    if (!split) return undefined;
+    const mp = decodeProto((b) => onnx.ModelProto.decode(b), split.rest, "ONNX model", where);
+    return translate(mp, opts, decodeEach(split.initializers, src, where));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Each span's TensorProto, decoded only when the previous one has been translated (its bytes may be reused). */
+function* decodeEach(spans: readonly Span[], src: ByteSource, where: Where): Generator<TensorProto> {
+  for (const s of spans) yield decodeProto((b) => onnx.TensorProto.decode(b), src.read(s.start, s.end - s.start), "ONNX model", where);
+}
+
+function decodeWhole(bytes: Uint8Array, opts: DecodeOptions): Model {
   const where: Where = { file: opts.file };
   const maxBytes = opts.maxModelBytes ?? LOAD_DEFAULTS.maxModelBytes;
   if (bytes.length > maxBytes) {
     fail(CODES.limit, `the model has ${bytes.length} bytes, more than the limit of ${maxBytes} (LoadOptions.maxModelBytes)`, where);
   }
-  const mp = decodeProto((b) => onnx.ModelProto.decode(b), bytes, "ONNX model", where);
+  return translate(decodeProto((b) => onnx.ModelProto.decode(b), bytes, "ONNX model", where), opts);
+}
+
+/** `initializers`: the top graph's, when they are not in `mp` (a split decode). */
+function translate(mp: ModelProto, opts: DecodeOptions, initializers?: Iterable<TensorProto>): Model {
+  const where: Where = { file: opts.file };
   if (!mp.graph) fail(CODES.invalidFile, "not a valid ONNX model: it has no graph", where);
   if (mp.functions?.length) {
     const names = mp.functions.map((f) => `${f.domain ?? ""}:${f.name ?? ""}`).join(", ");
@@ -55,7 +92,7 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions): Model {
   }
   const reserved = new Set<string>();
   collectNodeNames(mp.graph, reserved, 0, where);
-  const graph = new GraphDecoder(opts, reserved).graph(mp.graph, 0, where);
+  const graph = new GraphDecoder(opts, reserved).graph(mp.graph, 0, where, initializers);
   return {
     irVersion: approxNumber(mp.irVersion ?? 0),
     opsets: decodeOpsets(mp, where),
@@ -107,8 +144,11 @@ class GraphDecoder {
     private readonly reservedNames: ReadonlySet<string>,
   ) {}
 
-  /** `owner` locates the graph for messages: the file, plus the node for subgraphs. */
-  graph(gp: GraphProto, depth: number, owner: Where): Graph {
+  /**
+   * `owner` locates the graph for messages: the file, plus the node for subgraphs.
+   * `initializerProtos` replace `gp.initializer` when those were decoded apart.
+   */
+  graph(gp: GraphProto, depth: number, owner: Where, initializerProtos: Iterable<TensorProto> = gp.initializer ?? []): Graph {
     checkDepth(depth, owner);
     const gname = gp.name ?? "";
     if (gp.sparseInitializer?.length) {
@@ -116,7 +156,7 @@ class GraphDecoder {
       fail(CODES.unsupported, `graph '${gname}' has sparse initializer '${name}'; sparse tensors are not supported`, owner);
     }
     const initializers = new Map<string, Tensor>();
-    for (const tp of gp.initializer ?? []) {
+    for (const tp of initializerProtos) {
       const name = tp.name ?? "";
       if (!name) fail(CODES.malformed, `graph '${gname}' has an initializer without a name`, owner);
       if (initializers.has(name)) fail(CODES.malformed, `graph '${gname}' defines initializer '${name}' twice`, owner);

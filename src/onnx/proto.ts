@@ -69,3 +69,34 @@ export function decodeProto<T>(decode: (b: Uint8Array) => T, bytes: Uint8Array, 
 export function hasField(msg: object, field: string): boolean {
   return Object.prototype.hasOwnProperty.call(msg, field);
 }
+
+/**
+ * The key and length of a length-delimited field (wire type 2) as protobuf varints: what precedes
+ * a field's bytes when they are written or read apart from the rest of the message.
+ */
+export function fieldHeader(field: number, length: number): Uint8Array {
+  const out: number[] = [];
+  for (let v of [field * 8 + 2, length]) {
+    for (; v >= 0x80; v = Math.floor(v / 0x80)) out.push((v % 0x80) | 0x80);
+    out.push(v);
+  }
+  return Uint8Array.from(out);
+}
+
+/** Protobuf bytes of known total length, made piece by piece when iterated (a StreamedFile). */
+export interface Encoded {
+  readonly length: number;
+  readonly pieces: () => Iterable<Uint8Array>;
+}
+
+/** The pieces in one buffer. */
+export function joinPieces(e: Encoded): Uint8Array {
+  const out = new Uint8Array(e.length);
+  let at = 0;
+  for (const p of e.pieces()) {
+    out.set(p, at);
+    at += p.length;
+  }
+  if (at !== e.length) throw new Error(`encoded ${at} bytes where ${e.length} were planned`);
+  return out;
+}

@@ -14,10 +14,10 @@ import type { Tensor } from "../../ir/tensor.js";
 import { writeFileAtomic } from "../fsutil.js";
 import { CODES } from "./codes.js";
 import {
-  onnx,
-  type AttributeProto, type DimensionProto, type GraphProto, type Int64, type NodeProto, type TensorProto, type ValueInfoProto,
+  fieldHeader, joinPieces, onnx,
+  type AttributeProto, type DimensionProto, type Encoded, type GraphProto, type Int64, type NodeProto, type TensorProto, type ValueInfoProto,
 } from "./proto.js";
-import { encodeTensor } from "./tensor-proto.js";
+import { encodeTensor, tensorProtoPieces } from "./tensor-proto.js";
 
 /** Protobuf messages cannot exceed 2 GiB, and ONNX files without external data are one message. */
 const MAX_PROTO_BYTES = 2 ** 31 - 1;
@@ -26,37 +26,72 @@ const AT = onnx.AttributeProto.AttributeType;
 const utf8 = new TextEncoder();
 
 export function encodeModel(model: Model): Uint8Array {
-  const bytes = onnx.ModelProto.encode({
-    irVersion: model.irVersion,
-    producerName: model.producer,
-    opsetImport: Object.entries(model.opsets).map(([domain, version]) => ({ domain, version })),
-    graph: graphProto(model.graph),
-  }).finish();
-  if (bytes.length > MAX_PROTO_BYTES) {
-    throw new HwacError(CODES.limit, `the model needs ${bytes.length} bytes, more than the 2 GiB an ONNX file without external data can hold`, { file: model.source });
+  return joinPieces(modelPieces(model));
+}
+
+/**
+ * The model's ONNX bytes in pieces: the top graph's initializers come one at a time from the
+ * tensors' own storage, so a large model is written (or joined) without a second copy of its
+ * weights. protobufjs writes fields in field-number order, which the pieces follow: ModelProto's
+ * graph (7) between producer_name (2) and opset_import (8), GraphProto's initializers (5) between
+ * name (2) and input (11).
+ */
+export function modelPieces(model: Model): Encoded {
+  const g = model.graph;
+  const inits = [...g.initializers].map(([name, t]) => tensorProtoPieces(t, name));
+  const frames = inits.map((t) => fieldHeader(5, t.length));
+  const graphHead = onnx.GraphProto.encode(graphBeforeInitializers(g)).finish();
+  const graphTail = onnx.GraphProto.encode(graphAfterInitializers(g)).finish();
+  const graphLength = graphHead.length + graphTail.length + inits.reduce((n, t, i) => n + frames[i]!.length + t.length, 0);
+  const modelHead = onnx.ModelProto.encode({ irVersion: model.irVersion, producerName: model.producer }).finish();
+  const graphFrame = fieldHeader(7, graphLength);
+  const modelTail = onnx.ModelProto.encode({ opsetImport: Object.entries(model.opsets).map(([domain, version]) => ({ domain, version })) }).finish();
+  const length = modelHead.length + graphFrame.length + graphLength + modelTail.length;
+  if (length > MAX_PROTO_BYTES) {
+    throw new HwacError(CODES.limit, `the model needs ${length} bytes, more than the 2 GiB an ONNX file without external data can hold`, { file: model.source });
   }
-  return bytes;
+  return {
+    length,
+    *pieces() {
+      yield* [modelHead, graphFrame, graphHead];
+      for (let i = 0; i < inits.length; i++) {
+        yield frames[i]!;
+        yield* inits[i]!.pieces();
+      }
+      yield* [graphTail, modelTail];
+    },
+  };
 }
 
 /** Writes the model to `file` atomically: a half-written model never replaces an existing one. */
 export function saveModel(model: Model, file: string): void {
-  const bytes = encodeModel(model);
+  const pieces = modelPieces(model);
   try {
-    writeFileAtomic(file, bytes);
+    writeFileAtomic(file, pieces);
   } catch (e) {
     if (typeof (e as NodeJS.ErrnoException).code !== "string") throw e;
     throw new HwacError(CODES.io, `cannot write model file: ${(e as Error).message}`, { file });
   }
 }
 
+/** A subgraph (an If or Loop body) is encoded whole, inside its node. */
 function graphProto(g: Graph): GraphProto {
   return {
-    name: g.name,
+    ...graphBeforeInitializers(g),
+    initializer: [...g.initializers].map(([name, t]) => tensorProto(t, name)),
+    ...graphAfterInitializers(g),
+  };
+}
+
+function graphBeforeInitializers(g: Graph): GraphProto {
+  return { node: g.nodes.map(nodeProto), name: g.name };
+}
+
+function graphAfterInitializers(g: Graph): GraphProto {
+  return {
     input: g.inputs.map(valueInfo),
     output: g.outputs.map(valueInfo),
-    initializer: [...g.initializers].map(([name, t]) => tensorProto(t, name)),
     valueInfo: [...g.valueTypes].map(([name, type]) => valueInfo({ name, type })),
-    node: g.nodes.map(nodeProto),
   };
 }
 

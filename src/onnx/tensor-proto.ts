@@ -1,6 +1,7 @@
 /**
  * TensorProto ⇄ IR Tensor. Weight bytes are copied exactly once, from the protobuf's (unaligned)
- * raw_data view into the tensor's own storage, so a loaded model never pins the file buffer.
+ * raw_data view into the tensor's own storage, so a loaded model never pins the file buffer (and
+ * the loader may reuse its read buffer); they are written back from that storage without a copy.
  */
 import os from "node:os";
 import path from "node:path";
@@ -15,7 +16,9 @@ import { f32ToHalfBits, halfBitsToF32, packNibbles, toBool, unpackNibbles, words
 import { readExternalData, type ExternalDataCtx } from "./external-data.js";
 import { readWholeFile, writeWholeFile } from "./io.js";
 import { LOAD_DEFAULTS, type LoadOptions } from "./options.js";
-import { decodeProto, onnx, safeNumber, toBigInt, type Int64, type TensorProto } from "./proto.js";
+import {
+  decodeProto, fieldHeader, joinPieces, onnx, safeNumber, toBigInt, type Encoded, type Int64, type TensorProto,
+} from "./proto.js";
 
 // raw_data is little-endian; byte copies into typed arrays are only right on a little-endian host.
 if (os.endianness() !== "LE") throw new Error("hwac needs a little-endian host");
@@ -189,10 +192,25 @@ function fromTyped(values: NonNullable<TensorProto[DataField]>, dtype: DType, n:
 
 /** Serializes a tensor as a TensorProto: raw_data little-endian, strings in string_data. */
 export function encodeTensor(t: Tensor, name: string): Uint8Array {
+  return joinPieces(tensorProtoPieces(t, name));
+}
+
+/**
+ * A TensorProto in pieces: its other fields, then raw_data straight from the tensor's storage
+ * (converted only for packed and half types), so writing a large tensor copies nothing.
+ */
+export function tensorProtoPieces(t: Tensor, name: string): Encoded {
   const props: TensorProto = { name, dims: [...t.shape], dataType: onnxDTypeCode(t.dtype) };
-  if (t.dtype === "string") props.stringData = (t.data as string[]).map((s) => utf8Encoder.encode(s));
-  else props.rawData = rawBytes(t);
-  return onnx.TensorProto.encode(onnx.TensorProto.create(props)).finish();
+  if (t.dtype === "string") {
+    props.stringData = (t.data as string[]).map((s) => utf8Encoder.encode(s));
+    const bytes = onnx.TensorProto.encode(onnx.TensorProto.create(props)).finish();
+    return { length: bytes.length, pieces: () => [bytes] };
+  }
+  // raw_data (field 9) is the highest field set, so its bytes follow the encoding of the others.
+  const head = onnx.TensorProto.encode(onnx.TensorProto.create(props)).finish();
+  const rawLength = byteSize(t.dtype, t.data.length);
+  const frame = fieldHeader(9, rawLength);
+  return { length: head.length + frame.length + rawLength, pieces: () => [head, frame, rawBytes(t)] };
 }
 
 function rawBytes(t: Tensor): Uint8Array {

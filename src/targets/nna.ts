@@ -11,11 +11,12 @@ import type { Tensor } from "../../ir/tensor.js";
 import { DEFAULT_CONFIG, parseConfig, type NnaConfig } from "../../backends/nna/config.js";
 import { estimateCycles, type CycleStats } from "../../backends/nna/cycles.js";
 import { lowerWithProbes, type Probe } from "../../backends/nna/lower/index.js";
-import { decodeProgram, encodeProgram, type Program } from "../../backends/nna/program.js";
-import { printProgram } from "../../backends/nna/asm/index.js";
+import { decodeProgram, encodeProgramSharing, type Program } from "../../backends/nna/program.js";
+import { printProgramPieces } from "../../backends/nna/asm/index.js";
 import { simulate } from "../../backends/nna/sim/index.js";
 import { runItems, splitItems, type Batching } from "../batch.js";
 import type { TargetProgram } from "../compile.js";
+import type { FileContent } from "../fsutil.js";
 import { programFile, readManifest, readProgramModel } from "../program-dir.js";
 import { boundaryOf, hostAfter, hostBefore } from "./host.js";
 import { firstDifference, type Difference } from "./verify.js";
@@ -59,15 +60,21 @@ function convUtilization(model: Model, stats: CycleStats): number | null {
   return span > 0 ? Math.round((layers.reduce((s, l) => s + l.idealCycles, 0) / span) * 10000) / 10000 : null;
 }
 
+/**
+ * The assembly is printed when the folder is written, not held as text beside the other files
+ * from the compile on (a ResNet-50's is 60 MB); the program kept for it shares its weight
+ * segments with the binary.
+ */
 export function compileNna(model: Model, config: NnaConfig = DEFAULT_CONFIG): TargetProgram {
-  const { program, probes } = lowerWithProbes(model, { config });
-  const stats = estimateCycles(program, config);
+  const lowered = lowerWithProbes(model, { config });
+  const stats = estimateCycles(lowered.program, config);
+  const { bytes, program } = encodeProgramSharing(lowered.program);
   return {
     model,
-    files: new Map<string, Uint8Array | string>([
-      ["model.nnab", encodeProgram(program)],
-      ["model.nnas", printProgram(program)],
-      ["model.probes.json", JSON.stringify(probes, null, 1) + "\n"],
+    files: new Map<string, FileContent>([
+      ["model.nnab", bytes],
+      ["model.nnas", { pieces: () => printProgramPieces(program) }],
+      ["model.probes.json", JSON.stringify(lowered.probes, null, 1) + "\n"],
       ["config.json", JSON.stringify(config, null, 1) + "\n"],
     ]),
     stats: {

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { xoroshiro128plus, type RandomGenerator } from "pure-rand";
 import type { Attr, Model, Node, ValueDecl } from "../../ir/graph.js";
+import { xorshift32 } from "../../ir/numeric.js";
 import { tensor, type Tensor } from "../../ir/tensor.js";
 import { encodeModel } from "../../src/onnx/save.js";
 
@@ -107,6 +108,15 @@ export function resnet50(): Model {
     producer: "hwac-bench",
     graph: { name: "resnet50", inputs: [RESNET_INPUT], outputs: [OUTPUT], initializers: g.initializers, nodes, valueTypes: new Map() },
   };
+}
+
+/** The benchmark's input image: fixed pseudo-random values in [−0.5, 0.5). */
+export function resnetImage(): Tensor {
+  const image = tensor("float32", RESNET_INPUT.type.shape as number[]);
+  const d = image.data as Float32Array;
+  let s = 1;
+  for (let i = 0; i < d.length; i++) d[i] = (s = xorshift32(s)) / 2 ** 32 - 0.5;
+  return image;
 }
 
 /** Writes the model as `resnet50.onnx` into `dir` (a new temporary folder by default); returns the file. */

@@ -5,27 +5,26 @@
  * Per fixture: ONNX load time against reading the file, float inference, and the quantization
  * flow (calibration, quantization, integer inference against onnxruntime on the QDQ export).
  * With HWAC_BENCH_RESNET=1 a generated ResNet-50 (gen-resnet.ts, 100 MB) adds load and float
- * inference at that size.
+ * inference at that size, and its compile for each target with the compile's peak memory.
  */
-import { readFileSync, rmSync } from "node:fs";
-import { cpus } from "node:os";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import type { Model } from "../../ir/graph.js";
 import { runModel } from "../../ir/interpret.js";
-import { numel, tensor, type Tensor } from "../../ir/tensor.js";
-import { xorshift32 } from "../../ir/numeric.js";
+import type { Tensor } from "../../ir/tensor.js";
 import { readInputs } from "../../src/io.js";
 import { loadModel } from "../../src/onnx/load.js";
-import { macsOf, once, ORT_THREADS, ortFeeds, ortSession, speeds, time, weightCount } from "./common.js";
-import { RESNET_INPUT, writeResnet50 } from "./gen-resnet.js";
+import { macsOf, ORT_THREADS, ortFeeds, ortSession, speeds, time, weightCount } from "./common.js";
+import { RESNET_INPUT, resnetImage, writeResnet50 } from "./gen-resnet.js";
 import { benchQuantized } from "./quantized.js";
 import { benchSweep, benchTargets } from "./targets.js";
-import { compileQuantized } from "../../src/compile.js";
-import { quantize } from "../../src/quant/index.js";
 
 const FIXTURES = fileURLToPath(new URL("../../../fixtures/", import.meta.url));
+const COMPILE_CHILD = fileURLToPath(new URL("./resnet-compile.js", import.meta.url));
 
 /** The largest fixture files, the one with the most arithmetic (ppocr), the recurrent ones and the CNN the targets run fastest. */
 const MODELS = ["real/silero_vad_v5", "real/oww_embedding_model", "real/ppocr_cls_mobile_v2", "trained/kws-lstm", "trained/digits-cnn"];
@@ -59,43 +58,32 @@ async function benchFixture(path: string) {
 }
 
 /**
- * Quantization (calibrated on the one image) and compile time of the generated ResNet-50 for
- * both targets, with the process's peak resident memory against the model's weight bytes.
+ * Quantization (calibrated on `resnetImage`) and compile of the generated ResNet-50 for each
+ * target, each in a process of its own (resnet-compile.ts), whose peak resident memory is set
+ * against the model's weight bytes.
  */
-function compileResnet(file: string, image: Tensor) {
-  const model = loadModel(file);
-  const sets = [new Map([[RESNET_INPUT.name, image]])];
-  const q = once(() => quantize(model, sets, { static: false }));
-  const targets: Record<string, unknown> = {};
+function compileResnet(file: string, weightBytes: number) {
+  const out: Record<string, unknown> = { weightBytes };
   for (const target of ["nna", "aimc"] as const) {
+    const dir = mkdtempSync(join(tmpdir(), `hwac-bench-resnet-${target}-`));
     try {
-      const c = once(() => compileQuantized(q.value, sets, { target }));
-      targets[target] = { compileMs: c.ms, stats: summary(c.value.report[target] as Record<string, unknown>) };
-    } catch (e) {
-      targets[target] = { notCompiled: (e as Error).message.split("\n")[0] };
+      const line = execFileSync(process.execPath, [COMPILE_CHILD, file, target, join(dir, "p")], { encoding: "utf8", maxBuffer: 1 << 20 });
+      const r = JSON.parse(line) as { peakRssBytes: number };
+      out[target] = { ...r, peakOverWeights: r.peakRssBytes / weightBytes };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }
-  const weightBytes = 4 * weightCount(model.graph);
-  const peak = process.resourceUsage().maxRSS * 1024;
-  return { quantizeMs: q.ms, ...targets, peakRssBytes: peak, weightBytes, peakOverWeights: peak / weightBytes };
-}
-
-/** The headline numbers of a target's report section. */
-function summary(t: Record<string, unknown>) {
-  const keys = ["cycles", "utilization", "convUtilization", "tilesUsed", "lowerBound"];
-  return Object.fromEntries(keys.filter((k) => k in t).map((k) => [k, t[k]]));
+  return out;
 }
 
 /** The generated ResNet-50 on a fixed pseudo-random image. */
 async function benchResnet() {
-  const image = tensor("float32", RESNET_INPUT.type.shape as number[]);
-  const d = image.data as Float32Array;
-  let s = 1;
-  for (let i = 0; i < numel(image.shape); i++) d[i] = (s = xorshift32(s)) / 2 ** 32 - 0.5;
+  const image = resnetImage();
   const file = writeResnet50();
   try {
     const float = await benchFloat(file, () => new Map([[RESNET_INPUT.name, image]]));
-    return { model: "generated/resnet50", ...float, compile: compileResnet(file, image) };
+    return { model: "generated/resnet50", ...float, compile: compileResnet(file, 4 * float.weights) };
   } finally {
     rmSync(dirname(file), { recursive: true, force: true });
   }

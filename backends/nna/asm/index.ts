@@ -12,7 +12,7 @@ import { nnasParser } from "./grammar.js";
 import { printProgram } from "./print.js";
 import { nnasLexer } from "./tokens.js";
 
-export { formatInsn, printProgram } from "./print.js";
+export { formatInsn, printProgram, printProgramPieces } from "./print.js";
 
 export interface AsmOptions {
   /** The machine a program without `.nnab config=` is built for (default: SPEC.md §3). */

@@ -32,11 +32,24 @@ export function formatInsn(insn: Insn): string {
 }
 
 function hexBytes(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 }
 
 export function printProgram(p: Program): string {
-  const lines = [`.nnab version=${NNAB_VERSION} config="${p.configHash}" dram=0x${p.dramBytes.toString(16)}`];
+  return Array.from(printProgramPieces(p)).join("");
+}
+
+/** Lines per piece of printProgramPieces: few enough writes, small enough pieces. */
+const LINES_PER_PIECE = 4096;
+
+/** `printProgram`'s text in pieces of whole lines, so a large program is written without its whole text in memory. */
+export function* printProgramPieces(p: Program): Generator<string> {
+  let lines = [`.nnab version=${NNAB_VERSION} config="${p.configHash}" dram=0x${p.dramBytes.toString(16)}`];
+  const flush = (): string => {
+    const piece = `${lines.join("\n")}\n`;
+    lines = [];
+    return piece;
+  };
   for (const t of p.tensors) {
     lines.push(
       `.tensor name=${JSON.stringify(t.name)} io=${t.kind} dtype=${t.dtype} shape=[${t.shape.join(", ")}] ` +
@@ -44,7 +57,8 @@ export function printProgram(p: Program): string {
     );
   }
   for (const l of p.layers) lines.push(`.name layer=${l.id} text=${JSON.stringify(l.name)}`);
-  for (const s of p.segments) lines.push(`.data addr=0x${s.addr.toString(16)} hex="${hexBytes(s.data)}"`);
+  yield flush();
+  for (const s of p.segments) yield `.data addr=0x${s.addr.toString(16)} hex="${hexBytes(s.data)}"\n`;
   let layer = 0;
   for (const insn of p.insns) {
     if (insn.layer !== layer) {
@@ -52,6 +66,7 @@ export function printProgram(p: Program): string {
       lines.push(`.layer id=${layer}`);
     }
     lines.push(formatInsn(insn));
+    if (lines.length >= LINES_PER_PIECE) yield flush();
   }
-  return `${lines.join("\n")}\n`;
+  if (lines.length) yield flush();
 }
