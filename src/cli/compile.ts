@@ -144,13 +144,13 @@ export function registerCompile(program: Command, out: (s: string) => void): voi
 
   program
     .command("verify")
-    .description("run the program and the integer reference on the inputs; exit 0 only when every output is identical")
+    .description("run the program and the integer reference on the inputs; exit 0 only when every output is identical (and, for nna, no two accesses race)")
     .argument("<dir>", "program folder written by hwac compile")
     .requiredOption("--inputs <dir>", "folder with input_0.pb, …")
     .option("--json", "machine-readable result")
     .action((dir: string, o: { inputs: string; json?: boolean }) => {
       const m = readManifest(dir);
-      let r: { items: number; elements: number; difference?: Difference };
+      let r: { items: number; elements: number; difference?: Difference; race?: string };
       if (m.target === "nna") {
         const f = readNnaFolder(dir);
         r = verifyNna(f, readProgramInputs(dir, o.inputs, f.model));
@@ -158,7 +158,8 @@ export function registerCompile(program: Command, out: (s: string) => void): voi
         const f = readAimcFolder(dir);
         r = verifyAimc(f, readProgramInputs(dir, o.inputs, f.program.model));
       }
-      if (o.json) out(JSON.stringify({ target: m.target, identical: !r.difference, ...r }) + "\n");
+      if (o.json) out(JSON.stringify({ target: m.target, identical: !r.difference && !r.race, ...r }) + "\n");
+      if (r.race) throw new HwacError("HW6030", `the ${m.target} program has a race, so its results depend on timing: ${r.race}`, { file: dir });
       if (r.difference) {
         throw new HwacError("HW6030", `the ${m.target} program differs from the integer reference: ${formatDifference(r.difference)}`, { file: dir });
       }

@@ -13,6 +13,7 @@ import { estimateCycles, type CycleStats } from "../../backends/nna/cycles.js";
 import { lowerWithProbes, type Probe } from "../../backends/nna/lower/index.js";
 import { decodeProgram, encodeProgramSharing, type Program } from "../../backends/nna/program.js";
 import { printProgramPieces } from "../../backends/nna/asm/index.js";
+import { findRace } from "../../backends/nna/hazards.js";
 import { simulate } from "../../backends/nna/sim/index.js";
 import { runItems, splitItems, type Batching } from "../batch.js";
 import type { TargetProgram } from "../compile.js";
@@ -187,14 +188,19 @@ export interface VerifyResult {
   /** Output elements compared. */
   elements: number;
   difference?: Difference;
+  /** The program's first race (hazards.ts): two accesses the tokens leave unordered, whatever the outputs. */
+  race?: string;
 }
 
 /**
  * Simulator against the integer reference on every item: the program's inputs are the host's
  * codes, and each program output must equal the reference's codes of the same value; the first
- * element that differs, if any.
+ * element that differs, if any. First, the race check: a program whose tokens leave two
+ * conflicting accesses unordered could give other results under another timing.
  */
 export function verifyNna(f: NnaFolder, feeds: ReadonlyMap<string, Tensor>): VerifyResult {
+  const race = findRace(f.program, f.config);
+  if (race) return { items: 0, elements: 0, race };
   const items = splitItems(f.model, f.batching, feeds);
   const crossings = boundaryOf(f.model).outputs;
   let elements = 0;

@@ -1,6 +1,7 @@
 /**
  * The race check (hazards.ts): hand-written programs with every token in place are race-free;
- * taking one token away makes the check name both instructions.
+ * taking one token away makes the check name both instructions, and `verifyNna` (hwac verify)
+ * reports it before comparing any output.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,6 +11,11 @@ import { DEFAULT_CONFIG } from "../../backends/nna/config.js";
 import { checkRaces, findRace } from "../../backends/nna/hazards.js";
 import { FIXTURES } from "../helpers/fixtures.js";
 import { thrown } from "./helpers.js";
+import { sliceAxis } from "../../src/batch.js";
+import { compile } from "../../src/compile.js";
+import { loadModel } from "../../src/onnx/load.js";
+import { loadCalibrationSets } from "../../src/quant/calib-data.js";
+import { verifyNna, type NnaFolder } from "../../src/targets/nna.js";
 
 const source = (name: string) => readFileSync(join(FIXTURES, "nna", name), "utf8");
 const program = (text: string) => decodeProgram(assemble(text));
@@ -51,5 +57,26 @@ describe("race check", () => {
     const requant = p.insns.findIndex((i) => i.op === "vec" && i.dstMem === "out");
     const racy = { ...p, insns: [...p.insns.slice(0, store + 1), { ...p.insns[requant]!, deps: { popPrev: false, popNext: false, pushPrev: false, pushNext: false } }, ...p.insns.slice(store + 1)] };
     expect(findRace(racy, DEFAULT_CONFIG)).toMatch(new RegExp(`^#${store + 1} \`vec.requant .*\` \\(compute queue\\) writes out unit 0, which #${store} \`store .*\` \\(store queue\\) read before it`));
+  });
+});
+
+describe("verifyNna checks races before outputs", () => {
+  it("a compiled program verifies; the same program with one load's token wait removed reports the race", () => {
+    const dir = join(FIXTURES, "trained", "digits-cnn");
+    const model = loadModel(join(dir, "model.onnx"));
+    const sets = loadCalibrationSets([join(dir, "calib")], model).sets.map((s) => new Map([...s].map(([k, t]) => [k, sliceAxis(t, 0, 0, 4)])));
+    const c = compile(model, sets, { target: "nna", evaluation: { sets: [sets[0]!] } });
+    const folder: NnaFolder = { model: c.program.model, program: decodeProgram(c.files.get("model.nnab") as Uint8Array), config: DEFAULT_CONFIG, batching: c.batching, probes: JSON.parse(c.files.get("model.probes.json") as string) };
+    const ok = verifyNna(folder, sets[0]!);
+    expect([ok.race, ok.difference, ok.items]).toEqual([undefined, undefined, 4]);
+    // The first load that waits for a token from compute stops waiting.
+    const at = folder.program.insns.findIndex((i) => i.op === "load" && i.deps.popNext);
+    expect(at).toBeGreaterThan(0);
+    const insns = folder.program.insns.map((i, k) => (k === at ? { ...i, deps: { ...i.deps, popNext: false } } : i));
+    const r = verifyNna({ ...folder, program: { ...folder.program, insns } }, sets[0]!);
+    // That load (the next layer's first) no longer waits for the relay of the previous layer's
+    // store: its step's loads read DRAM bytes the store writes.
+    expect(r.race).toMatch(/^#\d+ `load\.inp .*` \(load queue\) reads dram unit \d+, which #\d+ `store .*` \(store queue\) wrote before it/);
+    expect(r.items).toBe(0);
   });
 });
