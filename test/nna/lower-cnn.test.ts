@@ -176,6 +176,18 @@ describe("tiling on a small machine", () => {
     expect(program.insns.filter((i) => i.op === "load" && i.mem === "acc" && i.mode === "i8").length).toBe(2 * 7);
   });
 
+  it("GlobalMaxPool: the max of each image's codes, after a Conv and straight from an input, in bands when the map does not fit acc", () => {
+    const conv: Graphlet = {
+      inputs: { x: [2, 3, 9, 7] },
+      constants: { w: tensor("float32", [17, 3, 3, 3], randomFloats(31, 17 * 27)), b: tensor("float32", [17], randomFloats(32, 17)) },
+      nodes: [{ op: "Conv", inputs: ["x", "w", "b"], outputs: ["c"] }, { op: "GlobalMaxPool", inputs: ["c"], outputs: ["y"] }],
+    };
+    for (const weightBits of [8, 4]) checkOnNna(conv, { weightBits, seed: 33 });
+    const { program } = run({ inputs: { x: [2, 40, 13, 13] }, nodes: [{ op: "GlobalMaxPool", inputs: ["x"], outputs: ["y"] }] });
+    // 95 acc vectors minus the constant and 3 maxima leave room for 2 rows of 13 pixels × 3 blocks: 7 bands per image.
+    expect(program.insns.filter((i) => i.op === "load" && i.mem === "acc" && i.mode === "i8").length).toBe(2 * 7);
+  });
+
   it("splits a kernel row by columns when one row of a window does not fit (ppocr's 1 × 96 global average)", () => {
     const acc8 = (p: Program) => p.insns.filter((i) => i.op === "load" && i.mem === "acc" && i.mode === "i8").length;
     // 93 free acc vectors: 3 sums and 30 taps of 3 blocks, so 40 columns take 2 steps per image.

@@ -19,6 +19,7 @@ import { DIRECT_CHANNELS, lowerConv } from "./Conv.js";
 import { lowerMaxPool } from "./MaxPool.js";
 import { lowerAveragePool } from "./AveragePool.js";
 import { lowerGlobalAveragePool } from "./GlobalAveragePool.js";
+import { lowerGlobalMaxPool } from "./GlobalMaxPool.js";
 import { denseCopy, lowerReshape } from "./Reshape.js";
 import { lowerAdd } from "./Add.js";
 import { lowerMul } from "./Mul.js";
@@ -84,6 +85,7 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Gelu: lowerGelu,
   Gemm: lowerGemm,
   GlobalAveragePool: lowerGlobalAveragePool,
+  GlobalMaxPool: lowerGlobalMaxPool,
   GRU: lowerGRU,
   HardSigmoid: lowerHardSigmoid,
   HardSwish: lowerHardSwish,
@@ -127,7 +129,7 @@ export interface LowerOptions {
 const CODE_DTYPES: ReadonlySet<string> = new Set<IoDType>(["int8"]);
 
 /** Ops whose first input is a feature map they read in nhwc layout. */
-const NHWC_READERS: ReadonlySet<string> = new Set(["Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool"]);
+const NHWC_READERS: ReadonlySet<string> = new Set(["Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"]);
 
 /**
  * Whether a program input of `shape` is placed in nhwc layout by the host: an [N, C, spatial…]
