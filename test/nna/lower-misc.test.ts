@@ -1,5 +1,5 @@
 /**
- * Softmax, Div, ReduceMax, ReduceMean, MatMul and Clip with computed bounds on the NNA, each a small float graph quantized,
+ * Softmax, Div, ReduceMax/Min/Mean/Sum, MatMul and Clip with computed bounds on the NNA, each a small float graph quantized,
  * lowered, simulated and compared bit for bit with the integer reference (single-op.ts); the
  * vector-unit reciprocal against ir/kernels/int-math.ts on its own; and ppocr_cls_mobile_v2 end to
  * end.
@@ -243,7 +243,17 @@ describe("Clip with a bound computed in the program (melspectrogram's max − 80
   });
 });
 
-describe("ReduceMean and ReduceMax", () => {
+/** A reduction of x; ReduceSum (opset 13 on) takes its axes as a constant input rather than an attribute. */
+function reduction(op: string, shape: number[], axes: number[] | undefined, keepdims: number): Graphlet {
+  if (op !== "ReduceSum") return one(op, shape, { ...(axes ? { axes: ints(axes) } : {}), keepdims: int(keepdims) });
+  return {
+    inputs: { x: shape },
+    constants: axes ? { axes: tensor("int64", [axes.length], BigInt64Array.from(axes, BigInt)) } : {},
+    nodes: [{ op, inputs: axes ? ["x", "axes"] : ["x"], outputs: ["y"], attrs: { keepdims: int(keepdims) } }],
+  };
+}
+
+describe("ReduceMean, ReduceMax, ReduceMin and ReduceSum", () => {
   // [shape, axes (undefined: all), keepdims]
   const cases: [number[], number[] | undefined, number][] = [
     [[3, 40, 5], [1], 0], [[19, 33], [1], 0], [[2, 3, 4, 5], [2, 3], 1], [[2, 3, 4, 5], [1, 2], 0], [[7, 70, 37], [1], 1],
@@ -251,19 +261,19 @@ describe("ReduceMean and ReduceMax", () => {
     [[20, 32], [1], 0], [[3, 5000], [1], 1],
   ];
   let seed = 300;
-  for (const op of ["ReduceMean", "ReduceMax"]) {
+  for (const op of ["ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum"]) {
     for (const [shape, axes, keepdims] of cases) {
       const s = seed++;
       it(`${op} [${shape}] axes ${axes ? `[${axes}]` : "(all)"} keepdims ${keepdims} (seed ${s})`, () => {
-        const g = one(op, shape, { ...(axes ? { axes: ints(axes) } : {}), keepdims: int(keepdims) });
+        const g = reduction(op, shape, axes, keepdims);
         const { sim, program } = checkOnNna(g, { sets: sets(g, s, { x: [-2, 3] }) });
         const count = (axes ?? shape.map((_, i) => i)).reduce((p, a) => p * shape.at(a)!, 1);
         const outputs = shape.reduce((a, b) => a * b, 1) / count;
         expect(sim.outputs.get("y")!.data.length).toBe(outputs);
-        // Several outputs of the innermost axes: the array sums (a mean) or transposes (a max).
+        // Several outputs of the innermost axes: the array sums (a mean or sum) or transposes (a max or min).
         const innermost = outputs > 1 && (axes ?? [-1]).some((a) => a === -1 || a === shape.length - 1);
         const sums = gemms(program).filter((i) => i.accStride === 0);
-        expect(sums.length > 0).toBe(innermost && op === "ReduceMean");
+        expect(sums.length > 0).toBe(innermost && (op === "ReduceMean" || op === "ReduceSum"));
       });
     }
   }

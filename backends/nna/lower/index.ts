@@ -47,6 +47,8 @@ import { lowerLSTM } from "./LSTM.js";
 import { lowerDiv } from "./Div.js";
 import { lowerReduceMax } from "./ReduceMax.js";
 import { lowerReduceMean } from "./ReduceMean.js";
+import { lowerReduceMin } from "./ReduceMin.js";
+import { lowerReduceSum } from "./ReduceSum.js";
 import { lowerMatMul } from "./MatMul.js";
 import { lowerSoftmax } from "./Softmax.js";
 import { lowerGather } from "./Gather.js";
@@ -103,6 +105,8 @@ export const LOWERINGS: Readonly<Record<string, Lowering>> = {
   Pad: lowerPad,
   ReduceMax: lowerReduceMax,
   ReduceMean: lowerReduceMean,
+  ReduceMin: lowerReduceMin,
+  ReduceSum: lowerReduceSum,
   Relu: lowerRelu,
   Reshape: lowerReshape,
   Sigmoid: lowerSigmoid,

@@ -109,7 +109,7 @@ export function gather(ctx: LowerCtx, lines: Lines, slab: Slab, x0: number, n: n
  * `fn` (max, add) of `rows` element vectors from `src` (row stride `cols`) into the `cols`
  * accumulators at `dst`, each step seeing the last: a running fold along the lines.
  */
-export function foldRows(ctx: LowerCtx, fn: "max" | "add", dst: number, src: number, rows: number, cols: number): Vec {
+export function foldRows(ctx: LowerCtx, fn: "max" | "min" | "add", dst: number, src: number, rows: number, cols: number): Vec {
   return ctx.vec({ fn, dst, src, src2: dst, rows, cols, dstColStride: 1, srcRowStride: cols, srcColStride: 1, src2ColStride: 1 });
 }
 

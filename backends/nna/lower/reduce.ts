@@ -1,17 +1,18 @@
 /**
- * ReduceMax and ReduceMean on the NNA, bit for bit ir/kernels/reduce.ts `reduceInt`: an int32 fold
- * of the codes, then one requantization — of max − z_in by s_in/s_out (nothing when input and
- * output share a type, as the quantizer makes them), or of Σ q − count·z_in by s_in/(count·s_out).
+ * ReduceMax, ReduceMin, ReduceMean and ReduceSum on the NNA, bit for bit ir/kernels/reduce.ts
+ * `reduceInt`: an int32 fold of the codes, then one requantization — of max − z_in (min − z_in) by
+ * s_in/s_out (nothing when input and output share a type, as the quantizer makes them), or of
+ * Σ q − count·z_in by s_in/(count·s_out) for the mean and s_in/s_out for the sum.
  *
  * The input (dense; an nhwc buffer is copied to dense first) is viewed as [O, R, I]: the reduced
  * axes must form one run once size-1 axes are dropped. Each of the O·I outputs is a line of R
  * elements in one acc lane (lanes.ts): read directly, 16 neighbouring outputs per vector, when
  * I > 1 (or a single output), else (a max) transposed through the array. The vector unit folds a chunk's
- * vectors into one accumulator per column (`vec.max` / `vec.add` running, the first copied, for the
- * mean minus the constant count·z_in), chunks of long lines carrying the accumulators over steps,
+ * vectors into one accumulator per column (`vec.max` / `vec.min` / `vec.add` running, the first
+ * copied, for the sums minus the constant count·z_in), chunks of long lines carrying the accumulators over steps,
  * and the last chunk requantizes to out and stores the outputs, which are neighbouring bytes.
  *
- * A mean over the innermost axes (I = 1, several outputs) needs no transposition: the array sums.
+ * A mean or sum over the innermost axes (I = 1, several outputs) needs no transposition: the array sums.
  * Line j is read as whole input vectors and the block S_j (ones in column j; for a last, partial
  * vector only its first R mod 16 rows, so the next line's bytes meet zeros) adds their elements,
  * minus z_in each (`izp`), into lane j of one accumulator: one array cycle per 16 elements.
@@ -28,7 +29,7 @@ import { codes, unsupported } from "./elementwise.js";
 import { chunkOf, columnsOf, foldRows, gather, isDirect, selectionLoad, slabs, splatLoad, type Lines } from "./lanes.js";
 import { denseCopy } from "./Reshape.js";
 
-export type ReduceKind = "max" | "mean";
+export type ReduceKind = "max" | "min" | "mean" | "sum";
 
 /** Elements a slab should take per chunk at least before more columns are worth it. */
 const MIN_CHUNK = 64;
@@ -71,10 +72,12 @@ export function lowerReduce(node: Node, ctx: LowerCtx, kind: ReduceKind): void {
   const { o, r, i } = view;
 
   // The reference's parameters: the multiplier, and for the mean the fold's offset count·z_in.
+  // Sums (and means) fold q − z_in, the extremes the codes themselves (ir/kernels/reduce.ts reduceInt).
+  const additive = kind === "mean" || kind === "sum";
   const m = quantizeMultiplier(kind === "mean" ? a.scale / (r * b.scale) : a.scale / b.scale);
-  const identity = kind === "max" && m.m0 === 2 ** 30 && m.shift === 1 && a.zp === b.zp;
-  const consts = kind === "mean" ? [Math.imul(r, a.zp), m.m0, m.shift] : identity ? [] : [m.m0, m.shift];
-  const pairAt = kind === "mean" ? 1 : 0;
+  const identity = !additive && m.m0 === 2 ** 30 && m.shift === 1 && a.zp === b.zp;
+  const consts = additive ? [Math.imul(r, a.zp), m.m0, m.shift] : identity ? [] : [m.m0, m.shift];
+  const pairAt = additive ? 1 : 0;
 
   ctx.beginLayer(node);
   const x = denseCopy(ctx, node, xName);
@@ -82,7 +85,7 @@ export function lowerReduce(node: Node, ctx: LowerCtx, kind: ReduceKind): void {
   const lines: Lines = i > 1 || o === 1
     ? { addr: x.addr, blocks: o, blockStride: r * i, count: i, lineStride: 1, length: r, elemStride: i }
     : { addr: x.addr, blocks: 1, blockStride: 0, count: o, lineStride: r, length: r, elemStride: 1 };
-  if (kind === "mean" && !isDirect(lines) && sumBlocks(ctx, r) <= ctx.geo.wgtBlocks) return sumRows(ctx, lines, y.addr, m, a.zp, b);
+  if (additive && !isDirect(lines) && sumBlocks(ctx, r) <= ctx.geo.wgtBlocks) return sumRows(ctx, lines, y.addr, m, a.zp, b);
 
   const g = ctx.geo;
   const room = g.accVectors - consts.length;
@@ -90,7 +93,7 @@ export function lowerReduce(node: Node, ctx: LowerCtx, kind: ReduceKind): void {
   const [acc, data] = [consts.length, consts.length + cols];
   const setup: Insn[] = consts.length > 0 ? [splatLoad(ctx, 0, consts)] : [];
   if (!isDirect(lines)) setup.push(selectionLoad(ctx));
-  const fn = kind === "max" ? "max" : "add";
+  const fn = kind === "max" ? "max" : kind === "min" ? "min" : "add";
 
   for (const slab of slabs(ctx, lines, cols)) {
     const c = slab.cols;
@@ -101,10 +104,10 @@ export function lowerReduce(node: Node, ctx: LowerCtx, kind: ReduceKind): void {
       const { loads, compute } = gather(ctx, lines, slab, x0, n, data);
       loads.unshift(...setup.splice(0));
       const cols1 = { cols: c, dstColStride: 1, srcColStride: 1 };
-      // The first chunk starts the accumulators from its first element (minus count·z_in for the mean).
+      // The first chunk starts the accumulators from its first element (minus count·z_in for sums).
       const from = x0 === 0 ? 1 : 0;
       if (x0 === 0) {
-        compute.push(kind === "mean"
+        compute.push(additive
           ? ctx.vec({ fn: "sub", dst: acc, src: data, src2: 0, ...cols1 })
           : ctx.vec({ fn: "add", dst: acc, src: data, useImm: true, ...cols1 }));
       }
@@ -115,17 +118,17 @@ export function lowerReduce(node: Node, ctx: LowerCtx, kind: ReduceKind): void {
         ctx.step(loads, compute);
         continue;
       }
-      compute.push(...finish(ctx, kind, identity, acc, c, pairAt, a.zp, b));
+      compute.push(...finish(ctx, additive, identity, acc, c, pairAt, a.zp, b));
       ctx.step(loads, compute, ctx.store({ dram: y.addr + slab.block * lines.count + slab.first, xSize: slab.width }));
     }
   }
 }
 
-/** The accumulators to int8 outputs in out: copied (max of one type), or requantized. */
-function finish(ctx: LowerCtx, kind: ReduceKind, identity: boolean, acc: number, cols: number, pairAt: number, zIn: number, b: QType): Vec[] {
+/** The accumulators to int8 outputs in out: copied (an extreme of one type), or requantized (an extreme less z_in first). */
+function finish(ctx: LowerCtx, additive: boolean, identity: boolean, acc: number, cols: number, pairAt: number, zIn: number, b: QType): Vec[] {
   const to = { cols, srcColStride: 1, dstMem: "out" as const, dtype: "i8" as const, dstColStride: ctx.geo.lanes };
   if (identity) return [ctx.vec({ fn: "add", src: acc, useImm: true, ...to })];
-  const centre = kind === "max" && zIn !== 0 ? [ctx.vec({ fn: "sub", dst: acc, src: acc, useImm: true, imm: zIn, cols, dstColStride: 1, srcColStride: 1 })] : [];
+  const centre = !additive && zIn !== 0 ? [ctx.vec({ fn: "sub", dst: acc, src: acc, useImm: true, imm: zIn, cols, dstColStride: 1, srcColStride: 1 })] : [];
   return [...centre, ctx.vec({ fn: "requant", src: acc, src2: pairAt, imm: b.zp, clamp: true, lo: b.lo, hi: b.hi, ...to })];
 }
 
