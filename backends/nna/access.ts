@@ -32,7 +32,8 @@ export function capacity(g: Geometry, s: Exclude<Space, "dram">): number {
 /** Bytes per lane of a VEC's dtype when it writes `out`. */
 export const DTYPE_BYTES: Readonly<Record<Vec["dtype"], number>> = { i8: 1, i16: 2, i32: 4 };
 
-function codebookBits(mode: Load["mode"]): number {
+/** Index bits of a codebook load mode (0 for the others). */
+export function codebookBits(mode: Load["mode"]): number {
   return mode === "cb2" ? 2 : mode === "cb4" ? 4 : mode === "cb8" ? 8 : 0;
 }
 

@@ -3,13 +3,8 @@
  * and the element conversions of each mode (sign extension, int4 unpacking, codebook lookup).
  */
 import type { Load, Store } from "../isa.js";
-import { storeRowBytes } from "../access.js";
+import { codebookBits, storeRowBytes } from "../access.js";
 import type { Machine } from "./machine.js";
-
-/** Index bits of a codebook mode. */
-function codebookBits(mode: Load["mode"]): number {
-  return mode === "cb2" ? 2 : mode === "cb4" ? 4 : mode === "cb8" ? 8 : 0;
-}
 
 type Copy = (e: number, src: number) => void;
 type Fill = (e: number) => void;
